@@ -1,0 +1,35 @@
+"""nox-cargo: the CI/CD pipeline of a Rust Cargo workspace as nox sessions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from nox_cargo.errors import NoxCargoError
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "register"]
+
+
+def register(root: Path | str | None = None) -> list[str]:
+    """Define the pipeline's nox sessions from the config found at `root` (default: cwd).
+
+    Call it from a noxfile. It sets `nox.options.sessions` to the pipeline, so plain `nox` runs
+    every stage in order, and returns that list. A broken config stops nox with the error and
+    its fix (exit code 2), before any session runs.
+    """
+    import nox
+
+    from nox_cargo.console import get_console
+    from nox_cargo.project import Project
+    from nox_cargo.sessions import register_all
+
+    try:
+        project = Project.load(Path(root) if root is not None else Path.cwd())
+        pipeline = register_all(project)
+    except NoxCargoError as exc:
+        get_console().error(exc.message, exc.hint)
+        sys.exit(exc.exit_code)
+    nox.options.sessions = pipeline
+    return pipeline

@@ -1,0 +1,98 @@
+"""The project a nox run works on: its config, its Cargo workspace, and where things go."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nox_cargo import config as cfg
+from nox_cargo.errors import ConfigError
+from nox_cargo.workspace import Workspace, load_workspace
+
+_CI_FALSE = {"", "0", "false", "no"}
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """`CI` set to anything but a false-ish value: every CI service sets it."""
+    return environ.get("CI", "").strip().lower() not in _CI_FALSE
+
+
+@functools.cache
+def _workspace_at(path: Path) -> Workspace:
+    """One `cargo metadata` per workspace per process: every session of a nox run shares it."""
+    return load_workspace(path)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Config plus workspace. Cheap to build: cargo runs when the workspace is first asked for."""
+
+    root: Path
+    config: cfg.Config
+    source: cfg.ConfigSource | None
+    environ: Mapping[str, str]
+    strict_flag: bool = False
+
+    @classmethod
+    def load(
+        cls,
+        root: Path,
+        environ: Mapping[str, str] | None = None,
+        overrides: Sequence[str] = (),
+        strict: bool = False,
+    ) -> Project:
+        env = dict(os.environ if environ is None else environ)
+        root = root.resolve()
+        source = cfg.pyproject_source(root)
+        if source is None:
+            # No pyproject table: the Rust convention, [workspace.metadata.nox-cargo], in the
+            # workspace at the project root, as cargo metadata reports it.
+            base = cfg.load(None, env, overrides)
+            workspace = _workspace_at((root / base.workspace).resolve())
+            source = cfg.cargo_source(workspace.manifest, workspace.metadata)
+        config = cfg.load(source, env, overrides)
+        return cls(root, config, source, env, strict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.base_dir if self.source else self.root
+
+    @property
+    def workspace_path(self) -> Path:
+        return (self.base_dir / self.config.workspace).resolve()
+
+    @property
+    def workspace(self) -> Workspace:
+        workspace = _workspace_at(self.workspace_path)
+        if (
+            self.source is not None
+            and "nox-cargo" in workspace.metadata
+            and not self.source.description.startswith(str(workspace.manifest))
+        ):
+            raise ConfigError(
+                f"nox-cargo is configured twice: in {self.source.description} and in "
+                f"{workspace.manifest} [{cfg.CARGO_TABLE}].",
+                "keep one of the two tables.",
+            )
+        return workspace
+
+    @property
+    def strict(self) -> bool:
+        """Skips become failures: `--strict`, `strict = true`, or running in CI."""
+        return self.strict_flag or self.config.strict or in_ci(self.environ)
+
+    @property
+    def dist_dir(self) -> Path:
+        return (self.base_dir / self.config.dist_dir).resolve()
+
+    @property
+    def report_dir(self) -> Path:
+        return self.workspace.report_dir
+
+    @property
+    def locked(self) -> list[str]:
+        """`--locked` when the workspace has a Cargo.lock: CI must never rewrite it."""
+        return ["--locked"] if self.workspace.lockfile.is_file() else []

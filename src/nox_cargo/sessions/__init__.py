@@ -1,0 +1,103 @@
+"""nox session definitions: thin bodies that parse posargs, call the library and report.
+
+`PIPELINE` is the one place that orders the stages; plain `nox` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import nox
+
+from nox_cargo import doctor, lint, testing
+from nox_cargo.console import get_console
+from nox_cargo.project import Project
+from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
+
+# The whole pipeline, in order. Stages register themselves below; `nox` runs those present.
+PIPELINE = ("lint", "test", "build", "wasm", "bench", "package", "checksums", "verify", "docker")
+
+
+def define_lint(project: Project) -> None:
+    def make(step: str) -> Define:
+        name = f"lint(step={step})"
+        p = parser(name, f"cargo {step} over the whole workspace.")
+        p.add_argument(
+            "--fix", action="store_true", help="apply fixes (fmt, clippy) instead of checking"
+        )
+
+        def body(session: nox.Session) -> None:
+            run_stage(
+                session,
+                name,
+                lambda proj, args: lint.run_step(proj, step, args.fix),
+                p,
+                project.root,
+            )
+
+        return body
+
+    define_matrix(
+        "lint", "step", lint.STEPS, "Lint the workspace with cargo fmt, clippy or check", make
+    )
+
+
+def define_test(project: Project) -> None:
+    def make(which: str) -> Define:
+        name = f"test(toolchain={which})"
+        p = parser(
+            name, "Run the workspace tests; arguments after the options go to the test runner."
+        )
+        p.add_argument(
+            "runner_args", nargs=argparse.REMAINDER, help="passed to nextest / cargo test"
+        )
+
+        def body(session: nox.Session) -> None:
+            run_stage(
+                session,
+                name,
+                lambda proj, args: testing.run_tests(proj, which, args.runner_args),
+                p,
+                project.root,
+            )
+
+        return body
+
+    define_matrix(
+        "test",
+        "toolchain",
+        testing.TOOLCHAINS,
+        "Run the workspace tests on the default toolchain or on the MSRV",
+        make,
+    )
+
+
+def define_doctor(project: Project) -> None:
+    p = parser("doctor", "Show what this machine has for every stage.")
+
+    def show(proj: Project, args: argparse.Namespace) -> None:
+        rows = doctor.collect(proj)
+        mark = {True: "ok", False: "missing", None: "info"}
+        get_console().table(
+            "nox-cargo doctor",
+            ["area", "item", "status", "detail", "fix"],
+            [(r.area, r.item, mark[r.ok], r.detail, r.fix) for r in rows],
+        )
+
+    def doctor_session(session: nox.Session) -> None:
+        """Show what this machine has for each stage (toolchains, targets, Docker, wasm tools)."""
+        run_stage(session, "doctor", show, p, project.root)
+
+    add_session(doctor_session, "doctor", default=False)
+
+
+# Each stage module contributes a definer; later stages append theirs here.
+DEFINERS = [define_lint, define_test, define_doctor]
+
+
+def register_all(project: Project) -> list[str]:
+    """Define every session; returns the pipeline stages that exist, in order."""
+    for define in DEFINERS:
+        define(project)
+    registered = set(nox.registry.get())
+    return [stage for stage in PIPELINE if stage in registered]

@@ -257,7 +257,7 @@ def _describe(tp: Any) -> str:
         inner = typing.get_args(tp)[0]
         if _is_section(inner):
             return "an array of tables"
-        return f"a list of {_describe(inner)}s"
+        return "a list of " + _describe(inner).removeprefix("a ").removeprefix("an ") + "s"
     if origin is dict:
         return "a table of strings"
     return {

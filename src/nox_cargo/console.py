@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,9 +30,9 @@ class Console:
         self.github = environ.get("GITHUB_ACTIONS") == "true"
         summary = environ.get("GITHUB_STEP_SUMMARY")
         self.summary_path = Path(summary) if summary else None
-        self._file = file or sys.stdout
+        # file=None makes rich resolve sys.stdout at each write (pytest's capture swaps it).
         self.rich = RichConsole(
-            file=self._file,  # type: ignore[arg-type]
+            file=file,  # type: ignore[arg-type]
             highlight=False,
             soft_wrap=True,
             force_terminal=True if self.github else None,

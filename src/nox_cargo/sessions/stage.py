@@ -81,7 +81,9 @@ def run_stage(
     project: Project | None = None
     try:
         project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)
-        body(project, args)
+        # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
+        with console.group(name):
+            body(project, args)
     except Unavailable as exc:
         strict = project.strict if project else bool(args.strict)
         if strict:

@@ -1,0 +1,84 @@
+"""Exact cargo command lines of the lint and test stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nox_cargo import lint, testing
+from nox_cargo.errors import UsageError
+from nox_cargo.project import Project
+from nox_cargo.workspace import Workspace
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    (tmp_path / "pyproject.toml").write_text("[tool.nox-cargo]\n")
+    (tmp_path / "Cargo.lock").write_text("version = 3\n")
+    workspace = Workspace(tmp_path, tmp_path / "target", (), {})
+    monkeypatch.setattr(Project, "workspace", property(lambda self: workspace))
+    return Project.load(tmp_path, environ={})
+
+
+def test_fmt_checks_or_fixes(project: Project) -> None:
+    assert lint.command(project, "fmt") == ["cargo", "fmt", "--all", "--", "--check"]
+    assert lint.command(project, "fmt", fix=True) == ["cargo", "fmt", "--all"]
+
+
+def test_clippy_denies_warnings_unless_configured(project: Project) -> None:
+    assert lint.command(project, "clippy") == [
+        "cargo",
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]
+    relaxed = Project.load(project.root, environ={"NOX_CARGO_LINT_CLIPPY_DENY_WARNINGS": "0"})
+    assert "-D" not in lint.command(relaxed, "clippy")
+
+
+def test_check_cannot_fix(project: Project) -> None:
+    assert lint.command(project, "check") == [
+        "cargo",
+        "check",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+    ]
+    with pytest.raises(UsageError):
+        lint.command(project, "check", fix=True)
+
+
+def test_nextest_plan_collects_junit(project: Project) -> None:
+    plan = testing.plan(
+        project,
+        "msrv",
+        ["/usr/bin/cargo"],
+        {"RUSTC": "/usr/bin/rustc"},
+        "rustc 1.63.0",
+        nextest=True,
+        passthrough=["-E", "test(foo)"],
+    )
+    assert plan.argv[:5] == ["/usr/bin/cargo", "nextest", "run", "--workspace", "--locked"]
+    assert plan.argv[-2:] == ["-E", "test(foo)"]
+    assert "--profile" in plan.argv
+    assert plan.junit_to == project.root / "target" / "nox-cargo" / "junit-msrv.xml"
+    assert plan.env == {"RUSTC": "/usr/bin/rustc"}
+
+
+def test_cargo_test_plan_passes_arguments_through(project: Project) -> None:
+    plan = testing.plan(
+        project,
+        "stable",
+        ["cargo"],
+        {},
+        "default",
+        nextest=False,
+        passthrough=["--", "--nocapture"],
+    )
+    assert plan.argv == ["cargo", "test", "--workspace", "--locked", "--", "--nocapture"]
+    assert plan.junit_to is None

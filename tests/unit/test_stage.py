@@ -1,0 +1,94 @@
+"""run_stage: skip locally, fail under CI or --strict, bad flags end in session.error."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import nox
+import pytest
+
+from nox_cargo.errors import NoxCargoError, Unavailable
+from nox_cargo.project import Project
+from nox_cargo.sessions.stage import parser, run_stage
+
+
+class Quit(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class FakeSession:
+    def __init__(self, posargs: list[str]) -> None:
+        self.posargs = posargs
+
+    def error(self, message: str) -> NoReturn:
+        raise Quit("error", message)
+
+    def skip(self, message: str) -> NoReturn:
+        raise Quit("skip", message)
+
+
+def call(tmp_path: Path, body: Any, posargs: list[str] | None = None) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.nox-cargo]\n")
+    session = cast(nox.Session, FakeSession(posargs or []))
+    run_stage(session, "demo", body, parser("demo", "demo"), tmp_path)
+
+
+def missing(project: Project, args: argparse.Namespace) -> None:
+    raise Unavailable("no std for aarch64-unknown-linux-musl", "rustup target add it")
+
+
+def test_unavailable_is_a_skip_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(Quit) as info:
+        call(tmp_path, missing)
+    assert info.value.kind == "skip"
+    assert "aarch64-unknown-linux-musl" in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["ci", "flag"])
+def test_unavailable_fails_under_ci_or_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    if how == "ci":
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(Quit) as info:
+        call(tmp_path, missing, ["--strict"] if how == "flag" else [])
+    assert info.value.kind == "error"
+    assert "aarch64-unknown-linux-musl" in str(info.value)
+
+
+def test_errors_fail_with_their_first_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(project: Project, args: argparse.Namespace) -> None:
+        raise NoxCargoError("it broke\ndetails", "do the fix")
+
+    with pytest.raises(Quit) as info:
+        call(tmp_path, broken)
+    assert (info.value.kind, str(info.value)) == ("error", "it broke")
+    assert "Fix: do the fix" in capsys.readouterr().out
+
+
+def test_unknown_flag_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(Quit) as info:
+        call(tmp_path, missing, ["--frobnicate"])
+    assert info.value.kind == "error"
+    out = capsys.readouterr().out
+    assert "--frobnicate" in out
+    assert "usage:" in out
+
+
+def test_config_overrides_reach_the_body(tmp_path: Path) -> None:
+    seen: list[bool] = []
+
+    def body(project: Project, args: argparse.Namespace) -> None:
+        seen.append(project.config.lint.clippy_deny_warnings)
+
+    call(tmp_path, body, ["-c", "lint.clippy-deny-warnings=false"])
+    assert seen == [False]

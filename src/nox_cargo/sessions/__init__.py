@@ -18,6 +18,17 @@ from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser,
 PIPELINE = ("lint", "test", "build", "wasm", "bench", "package", "checksums", "verify", "docker")
 
 
+LINT_DOCS = {
+    "fmt": "Check formatting with cargo fmt (`-- --fix` formats the workspace).",
+    "clippy": "Lint every target with cargo clippy; warnings are errors by default.",
+    "check": "Type-check every target of the workspace with cargo check.",
+}
+TEST_DOCS = {
+    "stable": "Run the workspace tests on the default toolchain (nextest when installed).",
+    "msrv": "Run the workspace tests on a toolchain at the workspace's rust-version.",
+}
+
+
 def define_lint(project: Project) -> None:
     def make(step: str) -> Define:
         name = f"lint(step={step})"
@@ -38,7 +49,12 @@ def define_lint(project: Project) -> None:
         return body
 
     define_matrix(
-        "lint", "step", lint.STEPS, "Lint the workspace with cargo fmt, clippy or check", make
+        "lint",
+        "step",
+        lint.STEPS,
+        "Lint the workspace with cargo fmt, clippy and check",
+        make,
+        describe=LINT_DOCS.__getitem__,
     )
 
 
@@ -67,8 +83,9 @@ def define_test(project: Project) -> None:
         "test",
         "toolchain",
         testing.TOOLCHAINS,
-        "Run the workspace tests on the default toolchain or on the MSRV",
+        "Run the workspace tests on the default toolchain and on the MSRV",
         make,
+        describe=TEST_DOCS.__getitem__,
     )
 
 

@@ -114,6 +114,7 @@ def define_matrix(
     doc: str,
     make_body: Callable[[str], Define],
     requires: Callable[[str], list[str]] | None = None,
+    describe: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Register `name(key=value)` for each value, plus `name`, which runs all of them.
 
@@ -125,7 +126,7 @@ def define_matrix(
     for value in values:
         child = f"{name}({key}={value})"
         func = make_body(value)
-        func.__doc__ = f"{doc} ({key}={value})."
+        func.__doc__ = describe(value) if describe else f"{doc} ({key}={value})."
         func.__name__ = f"{name}_{key}_{value}".replace("-", "_").replace(".", "_")
         add_session(func, child, requires=requires(value) if requires else None)
         children.append(child)

@@ -52,8 +52,8 @@ def py_tests(session: nox.Session) -> None:
 def py_lint(session: nox.Session) -> None:
     """nox-cargo's own Python lint: ruff check and ruff format --check."""
     _install(session, "ruff")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", ".ci")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", ".ci", "tools")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", ".ci", "tools")
 
 
 @nox.session(name="py-types", python=PYTHON, default=False, tags=["python"])

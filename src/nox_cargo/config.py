@@ -665,6 +665,22 @@ def reference() -> list[tuple[str, str, str, str]]:
                     f.metadata.get("doc", ""),
                 )
             )
+            inner = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None
+            if _is_section(inner):  # array of tables: document the fields of one entry
+                walk(inner, (*path, f"{name}[]"))
 
     walk(Config, ())
     return rows
+
+
+def reference_markdown() -> str:
+    """The configuration reference as a Markdown table (README embeds it; a test keeps it true)."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, kind, default, doc in reference():
+        cell_doc = doc.replace("|", "\\|")
+        lines.append(f"| `{key}` | {kind} | `{default}` | {cell_doc} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_markdown())

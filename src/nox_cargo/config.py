@@ -666,7 +666,7 @@ def reference() -> list[tuple[str, str, str, str]]:
                 )
             )
             inner = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None
-            if _is_section(inner):  # array of tables: document the fields of one entry
+            if inner is not None and _is_section(inner):  # array of tables: one entry's fields
                 walk(inner, (*path, f"{name}[]"))
 
     walk(Config, ())

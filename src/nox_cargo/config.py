@@ -179,6 +179,83 @@ class BuildConfig:
 
 
 @dataclass(frozen=True)
+class PackageConfig:
+    format: Literal["zip", "tar.gz", "tar.xz"] = field(
+        default="zip",
+        metadata=_doc("archive format of release packages; Windows targets always get zip"),
+    )
+    files: tuple[str, ...] = field(
+        default=("README.md", "LICENSE", "CHANGELOG.md"),
+        metadata=_doc("files packed beside each binary, relative to the workspace root"),
+    )
+    name_template: str = field(
+        default="{bin}-{version}-{target}",
+        metadata=_doc("archive name without extension; fields {bin}, {version}, {target}"),
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            name = self.name_template.format(bin="b", version="1.0.0", target="t")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise _Invalid(
+                "name-template",
+                f"{self.name_template!r} uses an unknown field ({exc}); "
+                "use {bin}, {version}, {target}",
+            ) from None
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise _Invalid("name-template", f"{self.name_template!r} is not a plain file name")
+        for entry in self.files:
+            if not entry or Path(entry).is_absolute() or ".." in Path(entry).parts:
+                raise _Invalid("files", f"{entry!r} must be a path inside the workspace root")
+
+
+DEFAULT_DOCKER_PLATFORMS = {"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-musl"}
+PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class DockerConfig:
+    platforms: dict[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_DOCKER_PLATFORMS),
+        metadata=_doc("image platform (os/arch) -> target id whose static binary it carries"),
+    )
+    image: str = field(
+        default="", metadata=_doc("image name (repository) without tag; empty = the binary name")
+    )
+    binary: str = field(
+        default="", metadata=_doc("binary the image runs; empty = the first released binary")
+    )
+    dockerfile: Path = field(
+        default=Path("Dockerfile"),
+        metadata=_doc("the FROM scratch template, relative to the config file"),
+    )
+    size_budget: ByteSize = field(
+        default=ByteSize(20 * 1000**2),
+        metadata=_doc("largest allowed image size (also: never more than binary + 1 MiB)"),
+    )
+    registry: str = field(
+        default="", metadata=_doc("registry prefix for `--push`, e.g. `ghcr.io/owner`")
+    )
+    source: str = field(
+        default="",
+        metadata=_doc("org.opencontainers.image.source; empty = the package's `repository`"),
+    )
+
+    def __post_init__(self) -> None:
+        if not self.platforms:
+            raise _Invalid("platforms", "needs at least one platform, e.g. linux/amd64")
+        for platform, target in self.platforms.items():
+            if not PLATFORM.match(platform):
+                raise _Invalid(
+                    "platforms", f"{platform!r} is not an os/arch platform (e.g. linux/amd64)"
+                )
+            if not TARGET_ID.match(target):
+                raise _Invalid("platforms", f"{target!r} (for {platform}) is not a target id")
+        if self.registry.endswith("/"):
+            raise _Invalid("registry", f"{self.registry!r}: write it without a trailing `/`")
+
+
+@dataclass(frozen=True)
 class Config:
     workspace: Path = field(
         default=Path(), metadata=_doc("the Cargo workspace, relative to the config file")
@@ -196,6 +273,8 @@ class Config:
     lint: LintConfig = field(default_factory=LintConfig)
     test: TestConfig = field(default_factory=TestConfig)
     build: BuildConfig = field(default_factory=BuildConfig)
+    package: PackageConfig = field(default_factory=PackageConfig)
+    docker: DockerConfig = field(default_factory=DockerConfig)
     targets: tuple[Target, ...] = field(
         default=(),
         metadata=_doc(

@@ -255,6 +255,81 @@ class DockerConfig:
             raise _Invalid("registry", f"{self.registry!r}: write it without a trailing `/`")
 
 
+WASM_TRIPLE = re.compile(r"^wasm(32|64)-[a-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class WasmConfig:
+    targets: tuple[str, ...] = field(
+        default=("wasm32-wasip1",),
+        metadata=_doc("wasm target triples of `wasm(target=...)`"),
+    )
+    package: str = field(
+        default="",
+        metadata=_doc("package whose bin is built for wasm; empty = the workspace's only bin"),
+    )
+    profile: str = field(
+        default="wasm-release",
+        metadata=_doc("cargo profile of the wasm build (opt-level z, LTO, panic abort, strip)"),
+    )
+    strip: bool = field(
+        default=True,
+        metadata=_doc(
+            "drop the name, producers and debug sections from the shipped module "
+            "(the size breakdown reads the names before they are dropped)"
+        ),
+    )
+    optimize: bool = field(
+        default=True, metadata=_doc("run wasm-opt (binaryen) on the module when installed")
+    )
+    wasm_opt_args: tuple[str, ...] = field(
+        default=("-Oz",),
+        metadata=_doc("wasm-opt arguments (feature flags are added from the module's features)"),
+    )
+    raw_budget: ByteSize = field(
+        default=ByteSize(300 * 1024), metadata=_doc("largest allowed module, in bytes")
+    )
+    gzip_budget: ByteSize = field(
+        default=ByteSize(120 * 1024),
+        metadata=_doc("largest allowed `gzip -9` size of the module"),
+    )
+    brotli_budget: ByteSize | None = field(
+        default=None, metadata=_doc("largest allowed brotli (quality 11) size; unset = no gate")
+    )
+    smoke_input: Path | None = field(
+        default=None,
+        metadata=_doc("stdin of the smoke run, relative to the config file; unset = built-in text"),
+    )
+    smoke_args: tuple[str, ...] = field(
+        default=(), metadata=_doc("arguments of the module in the smoke run")
+    )
+    native_bin: str = field(
+        default="",
+        metadata=_doc(
+            "host binary whose output the wasm run must equal; empty = the wasm package's own bin"
+        ),
+    )
+    native_args: tuple[str, ...] = field(
+        default=(), metadata=_doc("arguments of the native reference run")
+    )
+    breakdown_top: int = field(
+        default=10, metadata=_doc("how many of the largest functions the size breakdown lists")
+    )
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise _Invalid("targets", "give at least one wasm target triple")
+        for triple in self.targets:
+            if not WASM_TRIPLE.match(triple):
+                raise _Invalid(
+                    "targets", f"{triple!r} is not a wasm target triple (e.g. wasm32-wasip1)"
+                )
+        if not self.profile:
+            raise _Invalid("profile", "give the cargo profile of the wasm build")
+        if self.breakdown_top < 0:
+            raise _Invalid("breakdown-top", "must be 0 or more")
+
+
 @dataclass(frozen=True)
 class Config:
     workspace: Path = field(
@@ -273,6 +348,7 @@ class Config:
     lint: LintConfig = field(default_factory=LintConfig)
     test: TestConfig = field(default_factory=TestConfig)
     build: BuildConfig = field(default_factory=BuildConfig)
+    wasm: WasmConfig = field(default_factory=WasmConfig)
     package: PackageConfig = field(default_factory=PackageConfig)
     docker: DockerConfig = field(default_factory=DockerConfig)
     targets: tuple[Target, ...] = field(

@@ -330,6 +330,124 @@ class WasmConfig:
             raise _Invalid("breakdown-top", "must be 0 or more")
 
 
+BENCH_CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    name: str = field(metadata=_doc("case name, e.g. `startup`"))
+    args: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("arguments of the binary; `{input}` is replaced by the generated input file"),
+    )
+    input_kind: Literal["none", "text", "bytes"] = field(
+        default="none",
+        metadata=_doc("generated input: `text` (seeded words and lines), `bytes`, or `none`"),
+    )
+    input_size: ByteSize = field(
+        default=ByteSize(0), metadata=_doc("size of the generated input, e.g. `20 MB`")
+    )
+    stdin: bool = field(
+        default=False, metadata=_doc("feed the generated input on stdin (else /dev/null)")
+    )
+    mode: Literal["latency", "throughput"] = field(
+        default="latency",
+        metadata=_doc(
+            "`latency`: one sample per run; `throughput`: one sample per batch of `invocations` "
+            "back-to-back runs, sequentially and with one worker per core"
+        ),
+    )
+    invocations: int = field(default=100, metadata=_doc("runs per throughput batch"))
+
+    def __post_init__(self) -> None:
+        if not BENCH_CASE_NAME.match(self.name):
+            raise _Invalid("name", f"{self.name!r} is not a valid case name (lowercase, digits, -)")
+        for arg in self.args:
+            if any(c in arg for c in "\t\n\r\0"):
+                raise _Invalid("args", f"{arg!r} contains a tab, newline or NUL")
+        uses_input = any("{input}" in a for a in self.args)
+        if self.input_kind == "none":
+            if uses_input or self.stdin:
+                raise _Invalid("input-kind", "`{input}` or `stdin` needs an `input-kind`")
+        elif self.input_size <= 0:
+            raise _Invalid("input-size", "a generated input needs a size above 0")
+        if self.invocations < 1:
+            raise _Invalid("invocations", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    target: str = field(
+        default="",
+        metadata=_doc(
+            "target id whose build is benchmarked; empty = the first registry target whose "
+            "triple is the default toolchain's host"
+        ),
+    )
+    binary: str = field(default="", metadata=_doc("binary to run; empty = the first of `binaries`"))
+    cases: tuple[BenchCase, ...] = field(
+        default=(),
+        metadata=_doc(
+            "`[[bench.cases]]` tables; empty = `startup` (build.smoke-args) and `invocations` "
+            "(100 back-to-back runs)"
+        ),
+    )
+    warmup: int = field(default=5, metadata=_doc("warm-up runs per command before measuring"))
+    min_runs: int = field(default=30, metadata=_doc("samples per command before stopping early"))
+    max_runs: int = field(default=400, metadata=_doc("samples per command at most"))
+    max_seconds: float = field(
+        default=60.0, metadata=_doc("time budget per case (stops sampling, not a run)")
+    )
+    target_ci_percent: float = field(
+        default=1.0,
+        metadata=_doc("stop sampling once the 99 % CI half-width is below this (percent)"),
+    )
+    noise_floor_percent: float = field(
+        default=3.0, metadata=_doc("a regression's whole CI must lie above 1 + this (percent)")
+    )
+    threshold_percent: float = field(
+        default=5.0, metadata=_doc("a regression's point estimate must reach this (percent)")
+    )
+    rss_threshold_percent: float = field(
+        default=5.0, metadata=_doc("peak RSS regression: growth above max(this, rss-min-growth)")
+    )
+    rss_min_growth: ByteSize = field(
+        default=ByteSize(1024 * 1024), metadata=_doc("peak RSS growth always tolerated")
+    )
+    size_threshold_percent: float = field(
+        default=1.0, metadata=_doc("binary/WASM/image size growth over the base that fails")
+    )
+    binary_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for the benchmarked binary's size")
+    )
+    wasm_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for each WASM module's size")
+    )
+    image_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for each Docker image's size")
+    )
+    seed: int = field(default=20240601, metadata=_doc("seed of run order and bootstrap"))
+
+    def __post_init__(self) -> None:
+        if self.target and not TARGET_ID.match(self.target):
+            raise _Invalid("target", f"{self.target!r} is not a target id")
+        names = [c.name for c in self.cases]
+        for name in names:
+            if names.count(name) > 1:
+                raise _Invalid("cases", f"case {name!r} is defined twice")
+        if self.warmup < 0:
+            raise _Invalid("warmup", "cannot be negative")
+        if not 2 <= self.min_runs <= self.max_runs:
+            raise _Invalid("min-runs", "need 2 <= min-runs <= max-runs")
+        if self.max_seconds <= 0:
+            raise _Invalid("max-seconds", "must be positive")
+        for key in ("target_ci_percent", "noise_floor_percent", "threshold_percent"):
+            if not 0 <= getattr(self, key) < 100:
+                raise _Invalid(key, "must be a percentage in [0, 100)")
+        if self.noise_floor_percent > self.threshold_percent:
+            raise _Invalid("noise-floor-percent", "cannot exceed threshold-percent")
+
+
 @dataclass(frozen=True)
 class Config:
     workspace: Path = field(
@@ -351,6 +469,7 @@ class Config:
     wasm: WasmConfig = field(default_factory=WasmConfig)
     package: PackageConfig = field(default_factory=PackageConfig)
     docker: DockerConfig = field(default_factory=DockerConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
     targets: tuple[Target, ...] = field(
         default=(),
         metadata=_doc(

@@ -1,0 +1,200 @@
+"""The `package` stage: the build's exact binary bytes + docs → archive, checksums, manifest.
+
+Nothing is rebuilt: the binary is read from dist/ after its sha256 is checked against the build
+manifest, and the bytes that were hashed are the bytes that are archived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import platform
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nox_cargo import git
+from nox_cargo import manifest as mf
+from nox_cargo.errors import ConfigError, NoxCargoError
+from nox_cargo.fsutil import atomic_write_bytes, locked
+from nox_cargo.manifest import BuildManifest, ManifestError
+from nox_cargo.packaging import archive, checksums
+from nox_cargo.project import Project
+
+KIND = "package"
+
+
+def manifest_path(dist_dir: Path, target_id: str) -> Path:
+    return dist_dir / target_id / "package-manifest.json"
+
+
+def is_windows(triple: str) -> bool:
+    return "windows" in triple
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """One archive written by the stage."""
+
+    path: Path
+    sha256: str
+    size: int
+    binary: str
+    entries: tuple[str, ...]
+
+
+def archive_name(
+    project: Project, binary: str, version: str, target_id: str, fmt: archive.Format
+) -> str:
+    stem = project.config.package.name_template.format(
+        bin=binary, version=version, target=target_id
+    )
+    return stem + archive.extension(fmt)
+
+
+def read_extra_files(project: Project) -> list[archive.Entry]:
+    """The configured `package.files`, relative to the workspace root; a missing one is an error."""
+    root = project.workspace.root
+    entries = []
+    for relative in project.config.package.files:
+        path = root / relative
+        if not path.is_file():
+            raise ConfigError(
+                f"{path} (listed in config key `package.files`) does not exist.",
+                f"add {relative} to the workspace, or remove it from `package.files`.",
+            )
+        entries.append(archive.Entry(Path(relative).name, path.read_bytes()))
+    return entries
+
+
+def _binary_bytes(dist_dir: Path, build: BuildManifest, name: str) -> tuple[str, bytes]:
+    """(file name in the archive, bytes) of a built binary, hashed once more as read."""
+    path = build.verified_path(dist_dir, name)
+    data = path.read_bytes()
+    expected = build.artifact(name).sha256
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ManifestError(
+            f"{path} changed while it was being packaged (sha256 differs from the build "
+            f"manifest's {expected}).",
+            f'run `nox -s "build(target={build.target_id})"` again.',
+        )
+    return path.name, data
+
+
+def release_binaries(project: Project, build: BuildManifest) -> list[str]:
+    wanted = project.workspace.release_binaries(project.config.binaries)
+    names = [a.name for a in build.artifacts if a.name in wanted]
+    if not names:
+        raise ManifestError(
+            f"The build of {build.target_id} recorded no released binary "
+            f"(wanted: {', '.join(sorted(wanted))}; built: "
+            f"{', '.join(a.name for a in build.artifacts) or 'none'}).",
+            f'check `binaries` in the config and run `nox -s "build(target={build.target_id})"`.',
+        )
+    return names
+
+
+def _remove_stale(dist_dir: Path, name: str) -> None:
+    """Temp files a killed run left for `name` (the lock is held: nobody else is writing)."""
+    for leftover in dist_dir.glob(f".{name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _write_archive(dist_dir: Path, name: str, data: bytes) -> tuple[Path, str]:
+    """Archive + sidecar, keeping the rule that a sidecar never disagrees with its archive."""
+    path = dist_dir / name
+    digest = hashlib.sha256(data).hexdigest()
+    sidecar = checksums.sidecar_path(path)
+    _remove_stale(dist_dir, name)
+    _remove_stale(dist_dir, sidecar.name)
+    if sidecar.is_file():
+        try:
+            same = checksums.read(sidecar).get(name) == digest
+        except checksums.ChecksumError:
+            same = False
+        if not same:
+            sidecar.unlink()  # killed before the archive lands: old archive, no false sidecar
+    atomic_write_bytes(path, data)
+    checksums.write_sidecar(path, digest)
+    return path, digest
+
+
+def package_target(project: Project, target_id: str) -> list[Packaged]:
+    """Package every released binary of `target_id`'s build; refresh SHA256SUMS."""
+    dist_dir = project.dist_dir
+    epoch = git.source_date_epoch(project.root, project.environ)
+    extra = read_extra_files(project)
+    with locked(dist_dir):
+        build = BuildManifest.load(dist_dir, target_id)
+        fmt: archive.Format = "zip" if is_windows(build.triple) else project.config.package.format
+        done: list[Packaged] = []
+        records: list[dict[str, Any]] = []
+        for binary in release_binaries(project, build):
+            file_name, data = _binary_bytes(dist_dir, build, binary)
+            entries = [archive.Entry(file_name, data, executable=True), *extra]
+            names = [e.name for e in entries]
+            if len(set(names)) != len(names):
+                raise ConfigError(
+                    f"The archive of {binary} would hold two files named alike: {names}.",
+                    "rename or drop one of `package.files`.",
+                )
+            name = archive_name(project, binary, build.version, target_id, fmt)
+            data_out = archive.build(entries, fmt, epoch)
+            path, digest = _write_archive(dist_dir, name, data_out)
+            done.append(Packaged(path, digest, len(data_out), binary, tuple(sorted(names))))
+            records.append(
+                {
+                    "name": name,
+                    "sha256": digest,
+                    "size": len(data_out),
+                    "binary": binary,
+                    "binary_file": file_name,
+                    "binary_sha256": build.artifact(binary).sha256,
+                    "entries": [
+                        {
+                            "name": e.name,
+                            "size": len(e.data),
+                            "sha256": hashlib.sha256(e.data).hexdigest(),
+                            "mode": oct(e.mode),
+                        }
+                        for e in sorted(entries, key=lambda e: e.name)
+                    ],
+                }
+            )
+        mf.write(
+            manifest_path(dist_dir, target_id),
+            KIND,
+            {
+                "target_id": target_id,
+                "triple": build.triple,
+                "version": build.version,
+                "git_commit": build.git_commit,
+                "format": fmt,
+                "source_date_epoch": epoch,
+                "python": platform.python_version(),
+                "zlib": zlib.ZLIB_RUNTIME_VERSION,
+                "rustc": build.toolchain,
+                "archives": records,
+            },
+        )
+        checksums.write_sums(dist_dir)
+    return done
+
+
+def load_manifests(dist_dir: Path) -> dict[str, dict[str, Any]]:
+    """Archive name → (package manifest document, archive record), for every target in dist/."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(dist_dir.glob("*/package-manifest.json")):
+        target_id = path.parent.name
+        document = mf.read(path, KIND, f"package(target={target_id})")
+        try:
+            for record in document["archives"]:
+                found[record["name"]] = {"manifest": document, "record": record}
+        except (KeyError, TypeError) as exc:
+            raise NoxCargoError(
+                f"The package manifest {path} is missing fields ({exc}).",
+                f'run `nox -s "package(target={target_id})"` again.',
+            ) from None
+    return found

@@ -1,0 +1,254 @@
+"""`verify`: re-hash dist/ against SHA256SUMS and every sidecar, and open every archive.
+
+Every problem is collected and reported together, each naming its file; one flipped byte in an
+archive, a sidecar or SHA256SUMS is enough to fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import stat
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from nox_cargo.errors import NoxCargoError
+from nox_cargo.manifest import BuildManifest, ManifestError, sha256_file
+from nox_cargo.packaging import checksums
+from nox_cargo.packaging.archive import format_of
+from nox_cargo.packaging.release import load_manifests
+
+
+class VerificationFailed(NoxCargoError):
+    """dist/ does not match its checksums, or an archive is unsafe or incomplete."""
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    kind: str  # "file" | "dir" | "link" | "other"
+    mode: int
+    link: str = ""
+    sha256: str = ""
+
+
+@dataclass
+class Report:
+    """What `verify` found: per-archive rows for the table, notes, and problems."""
+
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _unsafe_name(name: str) -> str | None:
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "absolute path"
+    if "\\" in name:
+        return "backslash in path"
+    if ".." in PurePosixPath(name).parts:
+        return "`..` in path"
+    return None
+
+
+def _link_escapes(member_name: str, target: str) -> bool:
+    if target.startswith("/"):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(member_name), target))
+    return joined == ".." or joined.startswith("../")
+
+
+def read_members(path: Path) -> list[Member]:
+    """Every entry of an archive, with the hash of each regular file."""
+    fmt = format_of(path.name)
+    members: list[Member] = []
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise VerificationFailed(f"{path}: entry {bad} fails its CRC check.")
+            for info in zf.infolist():
+                mode = info.external_attr >> 16
+                data = zf.read(info)
+                if info.is_dir():
+                    members.append(Member(info.filename, "dir", mode))
+                elif stat.S_ISLNK(mode):
+                    members.append(
+                        Member(info.filename, "link", mode, data.decode("utf-8", "replace"))
+                    )
+                else:
+                    digest = hashlib.sha256(data).hexdigest()
+                    members.append(Member(info.filename, "file", stat.S_IMODE(mode), "", digest))
+        return members
+    with tarfile.open(path, mode="r:*") as tar:
+        for ti in tar.getmembers():
+            if ti.isreg():
+                fh = tar.extractfile(ti)
+                assert fh is not None
+                digest = hashlib.sha256(fh.read()).hexdigest()
+                members.append(Member(ti.name, "file", ti.mode, "", digest))
+            elif ti.isdir():
+                members.append(Member(ti.name, "dir", ti.mode))
+            elif ti.issym() or ti.islnk():
+                members.append(Member(ti.name, "link", ti.mode, ti.linkname))
+            else:
+                members.append(Member(ti.name, "other", ti.mode))
+    return members
+
+
+def check_members(path: Path, members: list[Member]) -> list[str]:
+    problems = []
+    for m in members:
+        reason = _unsafe_name(m.name)
+        if reason:
+            problems.append(f"{path.name}: entry {m.name!r} has an {reason}")
+        if m.kind == "link" and _link_escapes(m.name, m.link):
+            problems.append(f"{path.name}: link {m.name!r} -> {m.link!r} leaves the archive")
+        if m.kind == "other":
+            problems.append(
+                f"{path.name}: entry {m.name!r} is a device, fifo or other special file"
+            )
+    return problems
+
+
+def _check_sums(dist_dir: Path, report: Report) -> dict[str, str]:
+    sums_path = dist_dir / checksums.SUMS_NAME
+    if not sums_path.is_file():
+        raise VerificationFailed(
+            f"{sums_path} does not exist.", "run `nox -s checksums` (or `nox -s package`) first."
+        )
+    try:
+        listed = checksums.read(sums_path)
+    except checksums.ChecksumError as exc:
+        report.problems.append(exc.message)
+        listed = {}
+    actual: dict[str, str] = {}
+    for archive in checksums.archives_in(dist_dir):
+        actual[archive.name] = sha256_file(archive)
+    for name in sorted(set(listed) - set(actual)):
+        report.problems.append(f"{checksums.SUMS_NAME} lists {name}, which is not in {dist_dir}")
+    for name, digest in sorted(actual.items()):
+        sidecar = checksums.sidecar_path(dist_dir / name)
+        side: str | None = None
+        if not sidecar.is_file():
+            report.problems.append(f"{name} has no sidecar {sidecar.name}")
+        else:
+            try:
+                side_map = checksums.read(sidecar)
+            except checksums.ChecksumError as exc:
+                report.problems.append(exc.message)
+                side_map = {}
+            if side_map and set(side_map) != {name}:
+                report.problems.append(
+                    f"{sidecar.name} names {', '.join(sorted(side_map))}, not {name}"
+                )
+            side = side_map.get(name)
+        in_sums = listed.get(name)
+        if in_sums is None and listed:
+            report.problems.append(f"{name} is not listed in {checksums.SUMS_NAME}")
+        if digest not in (in_sums, side):
+            report.problems.append(
+                f"{name} changed: sha256 {digest}, but {checksums.SUMS_NAME} says {in_sums} "
+                f"and {sidecar.name} says {side}"
+            )
+        elif in_sums is not None and digest != in_sums:
+            report.problems.append(
+                f"{checksums.SUMS_NAME} is wrong about {name}: it says {in_sums}, the archive "
+                f"and its sidecar hash to {digest}"
+            )
+        elif side is not None and digest != side:
+            report.problems.append(
+                f"{sidecar.name} is wrong: it says {side}, {name} and {checksums.SUMS_NAME} "
+                f"say {digest}"
+            )
+    for sidecar in sorted(dist_dir.glob(f"*{checksums.SIDECAR_SUFFIX}")):
+        owner = sidecar.name[: -len(checksums.SIDECAR_SUFFIX)]
+        if owner not in actual:
+            report.problems.append(f"{sidecar.name} has no archive {owner} beside it")
+    return actual
+
+
+def _check_contents(
+    dist_dir: Path,
+    name: str,
+    members: list[Member],
+    expected: dict[str, Any] | None,
+    extra_files: tuple[str, ...],
+    report: Report,
+) -> str:
+    files = {m.name: m for m in members if m.kind == "file"}
+    if expected is None:
+        # A release job holding only archives: check the layout, say what was not compared.
+        missing = [f for f in extra_files if f not in files]
+        for f in missing:
+            report.problems.append(f"{name}: expected file {f} is missing")
+        if not any(m.mode & 0o111 for m in files.values()):
+            report.problems.append(f"{name}: no executable entry (the binary is missing)")
+        report.notes.append(
+            f"{name}: no package manifest in dist/, so the binary's hash was not compared "
+            "with a build (only archives are here)"
+        )
+        return "layout only"
+    record = expected["record"]
+    document = expected["manifest"]
+    for entry in record["entries"]:
+        got = files.get(entry["name"])
+        if got is None:
+            report.problems.append(f"{name}: expected file {entry['name']} is missing")
+        elif got.sha256 != entry["sha256"]:
+            report.problems.append(
+                f"{name}: {entry['name']} differs from the package manifest's record"
+            )
+    unexpected = sorted(set(files) - {e["name"] for e in record["entries"]})
+    for extra in unexpected:
+        report.problems.append(f"{name}: unexpected entry {extra}")
+    target_id = document["target_id"]
+    if not BuildManifest.path_for(dist_dir, target_id).is_file():
+        report.notes.append(
+            f"{name}: no build manifest for {target_id} in dist/ (a release job with only "
+            "archives); the binary was checked against the package manifest only"
+        )
+        return "package manifest"
+    try:
+        build = BuildManifest.load(dist_dir, target_id)
+        built = build.artifact(record["binary"]).sha256
+    except ManifestError as exc:
+        report.problems.append(f"{name}: {exc.message}")
+        return "build manifest unreadable"
+    binary = files.get(record["binary_file"])
+    if binary is not None and binary.sha256 != built:
+        report.problems.append(
+            f"{name}: {record['binary_file']} has sha256 {binary.sha256}, but the build of "
+            f"{target_id} recorded {built}"
+        )
+    return "build manifest"
+
+
+def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
+    """Check everything; the report's problems are empty only if all of dist/ is intact."""
+    report = Report()
+    actual = _check_sums(dist_dir, report)
+    try:
+        manifests = load_manifests(dist_dir)
+    except NoxCargoError as exc:
+        report.problems.append(exc.message)
+        manifests = {}
+    for name in sorted(actual):
+        path = dist_dir / name
+        try:
+            members = read_members(path)
+        except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            report.problems.append(f"{name} cannot be read as an archive: {exc}")
+            report.rows.append((name, "unreadable", "", ""))
+            continue
+        except VerificationFailed as exc:
+            report.problems.append(exc.message)
+            continue
+        report.problems.extend(check_members(path, members))
+        checked = _check_contents(dist_dir, name, members, manifests.get(name), extra_files, report)
+        files = sorted(m.name for m in members if m.kind == "file")
+        report.rows.append((name, actual[name][:16], ", ".join(files), checked))
+    return report

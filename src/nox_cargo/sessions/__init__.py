@@ -12,6 +12,7 @@ import nox
 from nox_cargo import doctor, lint, testing
 from nox_cargo.console import get_console
 from nox_cargo.project import Project
+from nox_cargo.sessions.package import define_package
 from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
 
 # The whole pipeline, in order. Stages register themselves below; `nox` runs those present.
@@ -109,7 +110,7 @@ def define_doctor(project: Project) -> None:
 
 
 # Each stage module contributes a definer; later stages append theirs here.
-DEFINERS = [define_lint, define_test, define_doctor]
+DEFINERS = [define_lint, define_test, define_doctor, define_package]
 
 
 def register_all(project: Project) -> list[str]:

@@ -1,0 +1,635 @@
+"""`wasm(target=<triple>)`: build the module, optimize it, gate its size, run it, write it down.
+
+1. Build the configured package for the wasm triple with a toolchain that has its std, in the
+   configured profile, with the profile's `strip` overridden to `debuginfo` so the module keeps its
+   `name` section (`CARGO_PROFILE_<P>_STRIP=debuginfo`).
+2. `wasm-opt` (binaryen) with `-g` when installed, feature flags from the module's
+   `target_features`; a note when it is not installed.
+3. The shipped module is that output without the name, producers and debug sections (what
+   `strip = true` drops). Its code section is byte-for-byte the named module's, so the size
+   breakdown names exactly the bytes that ship.
+4. Size gate on raw / gzip -9 / brotli against the budgets, exact bytes.
+5. Smoke run under wasmtime; stdout must equal the native reference binary's on the same input.
+6. dist/wasm/<triple>/<bin>.wasm + wasm-manifest.json, target/nox-cargo/wasm-<triple>.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nox_cargo import doctor, git, manifest
+from nox_cargo import toolchain as tc
+from nox_cargo.config import WasmConfig
+from nox_cargo.console import get_console, markdown_table
+from nox_cargo.errors import (
+    CommandFailed,
+    ConfigError,
+    NoxCargoError,
+    Unavailable,
+    UsageError,
+    WorkspaceError,
+)
+from nox_cargo.fsutil import atomic_write_bytes, atomic_write_text, locked
+from nox_cargo.process import run
+from nox_cargo.project import Project
+from nox_cargo.wasm import binary, sizes
+from nox_cargo.wasm.runtime import run_wasi
+from nox_cargo.workspace import Package, Workspace
+
+MANIFEST_KIND = "wasm"
+
+# The smoke run's stdin when `wasm.smoke-input` is not set: repeated words, punctuation, blank
+# lines and non-ASCII, so counting and ranking both have something to do.
+BUILTIN_INPUT = """\
+The quick brown fox jumps over the lazy dog.
+The dog sleeps; the fox runs -- and the fox runs again!
+
+Weft and warp: the weft crosses the warp, the warp holds the weft.
+Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.
+one two three two three three
+"""
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    named: bool  # function names were available
+    note: str
+    sections: tuple[tuple[str, int], ...]  # label, bytes (largest first)
+    functions: tuple[tuple[int, str, int], ...]  # index, name, bytes (largest first)
+
+
+@dataclass(frozen=True)
+class Smoke:
+    runtime: str
+    input: str  # where the input came from
+    exit_code: int
+    reference: str  # the native command
+    identical: bool
+    output_bytes: int
+
+
+@dataclass(frozen=True)
+class WasmResult:
+    triple: str
+    target_name: str
+    package: str
+    binary: str
+    profile: str
+    toolchain: str
+    toolchain_path: str
+    optimizer: str  # "wasm-opt version 108 -Oz ..." or why not
+    raw_unoptimized: int
+    gate: tuple[sizes.GateRow, ...]
+    breakdown: Breakdown
+    module: Path  # the staged module
+    sha256: str
+    smoke: Smoke | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return all(row.ok for row in self.gate)
+
+
+# -- choosing what to build and with what ------------------------------------------------------
+
+
+def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
+    """The package (config `wasm.package`, or the workspace's only bin) and its bin name."""
+    if configured:
+        try:
+            package = workspace.package(configured)
+        except WorkspaceError as exc:
+            raise ConfigError(
+                f"`wasm.package = {configured!r}`: {exc.message}",
+                f"set `wasm.package` in [tool.nox-cargo.wasm] to a workspace member; {exc.hint}",
+            ) from None
+        if not package.binaries:
+            raise ConfigError(
+                f"`wasm.package = {configured!r}` has no bin target, so there is no WASI "
+                "command to build.",
+                "point `wasm.package` at a package with a `src/main.rs` (or a [[bin]]).",
+            )
+    else:
+        with_bins = [p for p in workspace.members if p.binaries]
+        if len(with_bins) != 1:
+            names = ", ".join(p.name for p in with_bins) or "none"
+            raise ConfigError(
+                f"`wasm.package` is not set and the workspace has {len(with_bins)} packages with "
+                f"binaries ({names}): which one is the wasm module is ambiguous.",
+                'set it, e.g. `[tool.nox-cargo.wasm]` `package = "<name>"` in pyproject.toml.',
+            )
+        package = with_bins[0]
+    bins = package.binaries
+    name = package.name if package.name in bins else bins[0]
+    if len(bins) > 1 and package.name not in bins:
+        raise ConfigError(
+            f"Package `{package.name}` has several binaries ({', '.join(bins)}) and none is "
+            "named after the package.",
+            "move the wasm entry point into a package of its own and set `wasm.package`.",
+        )
+    return package, name
+
+
+def select_toolchain(project: Project, triple: str) -> tc.Toolchain:
+    """The default toolchain when it has the wasm std, else the newest that does."""
+    toolchains = tc.discover(project.environ)
+    default = tc.default_toolchain(toolchains, project.environ)
+    candidates = [t for t in toolchains if t.has_std(triple)]
+    if default is not None and default in candidates:
+        return default
+    if candidates:
+        return candidates[0]
+    found = ", ".join(t.describe() for t in toolchains) or "no Rust toolchain"
+    raise Unavailable(
+        f"No toolchain here has the standard library for {triple} (found: {found}).",
+        f"`rustup target add {triple}`, or on Debian/Ubuntu "
+        "`apt-get install libstd-rust-dev-wasm32` (rustc's own wasm32-wasi std).",
+    )
+
+
+def profile_dir(profile: str) -> str:
+    return {"dev": "debug", "test": "debug", "bench": "release"}.get(profile, profile)
+
+
+def profile_env(profile: str, key: str) -> str:
+    return f"CARGO_PROFILE_{re.sub(r'[^A-Za-z0-9]', '_', profile).upper()}_{key}"
+
+
+# -- the steps ------------------------------------------------------------------------------
+
+
+def build(
+    project: Project, toolchain: tc.Toolchain, triple: str, package: Package, bin_name: str
+) -> Path:
+    config = project.config.wasm
+    workspace = project.workspace
+    name = toolchain.triple_name(triple)
+    prefix, env = toolchain.cargo_invocation()
+    # Keep the name section for the breakdown; nox-cargo strips the shipped copy itself.
+    env = {**env, profile_env(config.profile, "STRIP"): "debuginfo"}
+    argv = [
+        *prefix,
+        "build",
+        *project.locked,
+        "--target",
+        name,
+        "--profile",
+        config.profile,
+        "-p",
+        package.name,
+        "--bin",
+        bin_name,
+    ]
+    try:
+        run(argv, cwd=workspace.root, env=env)
+    except CommandFailed as exc:
+        if f"profile `{config.profile}`" in exc.tail:
+            raise NoxCargoError(
+                f"The workspace at {workspace.root} does not define the cargo profile "
+                f"`{config.profile}` (config key `wasm.profile`); cargo said:\n{exc.tail.strip()}",
+                f"add it to {workspace.manifest}:\n"
+                f"[profile.{config.profile}]\n"
+                'inherits = "release"\nopt-level = "z"\nlto = true\npanic = "abort"\n'
+                "strip = true\ncodegen-units = 1\n"
+                'or set `wasm.profile = "release"`.',
+            ) from None
+        raise
+    built = workspace.target_dir / name / profile_dir(config.profile) / f"{bin_name}.wasm"
+    if not built.is_file():
+        raise NoxCargoError(
+            f"cargo finished but {built} does not exist.",
+            f"check that `{bin_name}` is a bin target of `{package.name}` and builds for {name}.",
+        )
+    return built
+
+
+def wasm_opt_version(path: str) -> str:
+    done = run([path, "--version"], capture=True, quiet=True, check=False)
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.ok else "wasm-opt"
+
+
+def optimize(
+    config: WasmConfig, named: bytes, source: Path, work: Path
+) -> tuple[bytes, str, list[str]]:
+    """(optimized module with names, description, notes); the input unchanged without wasm-opt."""
+    if not config.optimize:
+        return named, "none (wasm.optimize = false)", []
+    wasm_opt = shutil.which("wasm-opt")
+    if wasm_opt is None:
+        note = (
+            "wasm-opt (binaryen) is not installed: the module is shipped as cargo built it. "
+            "Fix: apt-get install binaryen (or brew install binaryen)."
+        )
+        return named, "none (wasm-opt not installed)", [note]
+    module = binary.parse(named, str(source))
+    flags = binary.wasm_opt_feature_flags(module.features)
+    out = work / f"{source.stem}.opt.wasm"
+    argv = [wasm_opt, *config.wasm_opt_args, *flags, "-g", str(source), "-o", str(out)]
+    try:
+        run(argv)
+    except CommandFailed as exc:
+        hint = (
+            "if wasm-opt reports a feature the module uses (e.g. `sign-ext`, `bulk-memory`, "
+            "`mutable-globals`), add its flag to `wasm.wasm-opt-args`, e.g. "
+            '`wasm-opt-args = ["-Oz", "--enable-bulk-memory"]`; or skip the optimizer with '
+            "`-c wasm.optimize=false`."
+        )
+        raise NoxCargoError(exc.message, hint) from None
+    notes = []
+    if not module.features:
+        notes.append(
+            "the module has no target_features section: wasm-opt ran with its default "
+            "(MVP) features, and the smoke run checks the result."
+        )
+    described = " ".join([wasm_opt_version(wasm_opt), *config.wasm_opt_args, *flags])
+    return out.read_bytes(), described, notes
+
+
+def breakdown(named: binary.Module, shipped: binary.Module, top: int) -> Breakdown:
+    """Largest sections of the shipped module; its largest functions, named from `named`."""
+    sections = tuple(sorted(shipped.section_sizes().items(), key=lambda kv: -kv[1]))
+    same_code = named.code == shipped.code
+    use_names = same_code and named.has_names
+    if use_names:
+        note = "function names from the module's name section, read before stripping"
+    elif not named.has_names:
+        note = "names stripped: the module has no name section; functions are shown by index"
+    else:
+        note = "the named build's code differs from the shipped one; functions shown by index"
+    source = named if use_names else shipped
+    largest = sorted(source.functions, key=lambda f: (-f.size, f.index))[:top]
+    functions = tuple(
+        (
+            f.index,
+            binary.demangle(f.name) if use_names and f.name else f"function[{f.index}]",
+            f.size,
+        )
+        for f in largest
+    )
+    return Breakdown(use_names, note, sections, functions)
+
+
+def smoke_input(project: Project) -> tuple[bytes, str]:
+    configured = project.config.wasm.smoke_input
+    if configured is None:
+        return BUILTIN_INPUT.encode("utf-8"), "built-in text"
+    path = (project.base_dir / configured).resolve()
+    try:
+        return path.read_bytes(), str(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read the smoke input {path} (config key `wasm.smoke-input`): {exc.strerror}.",
+            "point `wasm.smoke-input` at an existing file, relative to the config file.",
+        ) from None
+
+
+def native_reference(project: Project, bin_name: str, data: bytes) -> tuple[str, str]:
+    """(stdout, command line) of the native binary on `data`, built with the default cargo."""
+    config = project.config.wasm
+    workspace = project.workspace
+    native = config.native_bin or bin_name
+    args = list(config.native_args if config.native_bin else config.smoke_args)
+    owners = workspace.binaries()
+    if native not in owners:
+        raise ConfigError(
+            f"`wasm.native-bin = {native!r}` is not a bin target of the workspace at "
+            f"{workspace.root}.",
+            f"use one of: {', '.join(sorted(owners)) or '(none)'}.",
+        )
+    run(
+        [
+            "cargo",
+            "build",
+            "--release",
+            *project.locked,
+            "-p",
+            owners[native].name,
+            "--bin",
+            native,
+        ],
+        cwd=workspace.root,
+    )
+    exe = workspace.target_dir / "release" / native
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "The smoke input is not UTF-8 text (config key `wasm.smoke-input`).",
+            "use a UTF-8 text file as the smoke input.",
+        ) from None
+    done = run([exe, *args], capture=True, stdin=text, cwd=workspace.root)
+    return done.stdout, " ".join([native, *args])
+
+
+def smoke(project: Project, module: Path, bin_name: str) -> Smoke:
+    config = project.config.wasm
+    data, origin = smoke_input(project)
+    console = get_console()
+    expected, label = native_reference(project, bin_name, data)
+    result = run_wasi(module, data, config.smoke_args, project.report_dir / "wasm-scratch")
+    got = result.stdout.decode("utf-8", "replace")
+    console.info(f"smoke run: {module.name} under {result.runtime}, input: {origin}")
+    if result.exit_code != 0:
+        stderr = result.stderr.decode("utf-8", "replace").strip()
+        raise NoxCargoError(
+            f"{module.name} exited with status {result.exit_code} under {result.runtime} "
+            f"(input: {origin})" + (f"; its stderr:\n{stderr}" if stderr else "."),
+            "run the module by hand: `wasmtime run " + str(module) + " < input`.",
+        )
+    if got != expected:
+        diff = "\n".join(
+            list(
+                difflib.unified_diff(
+                    expected.splitlines(),
+                    got.splitlines(),
+                    f"native `{label}`",
+                    f"{module.name} (wasmtime)",
+                    lineterm="",
+                )
+            )[:40]
+        )
+        raise NoxCargoError(
+            f"The wasm module's output differs from native `{label}` on the same input "
+            f"({origin}):\n{diff}",
+            "the two builds disagree; check `wasm.native-bin`/`wasm.native-args` name the "
+            "equivalent native command, then debug the difference above.",
+        )
+    return Smoke(result.runtime, origin, result.exit_code, label, True, len(result.stdout))
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+def report_data(result: WasmResult, dist_dir: Path) -> dict[str, Any]:
+    return {
+        "triple": result.triple,
+        "target_name": result.target_name,
+        "package": result.package,
+        "binary": result.binary,
+        "profile": result.profile,
+        "toolchain": result.toolchain,
+        "toolchain_path": result.toolchain_path,
+        "optimizer": result.optimizer,
+        "path": str(result.module.relative_to(dist_dir)),
+        "sha256": result.sha256,
+        "sizes": {
+            "raw_unoptimized": result.raw_unoptimized,
+            **{row.measure.name: row.measure.actual for row in result.gate},
+        },
+        "size_methods": {row.measure.name: row.measure.method for row in result.gate},
+        "budgets": {row.measure.name: row.budget for row in result.gate},
+        "passed": result.passed,
+        "breakdown": {
+            "named": result.breakdown.named,
+            "note": result.breakdown.note,
+            "sections": [{"section": s, "bytes": b} for s, b in result.breakdown.sections],
+            "functions": [
+                {"index": i, "name": n, "bytes": b} for i, n, b in result.breakdown.functions
+            ],
+        },
+        "smoke": asdict(result.smoke) if result.smoke else None,
+        "notes": list(result.notes),
+    }
+
+
+def show(result: WasmResult) -> None:
+    console = get_console()
+    title = f"wasm size gate: {result.binary}.wasm ({result.triple})"
+    rows = sizes.gate_table(result.gate)
+    console.table(title, list(sizes.GATE_COLUMNS), rows)
+    total = result.gate[0].measure.actual or 1
+    section_rows = [
+        (label, str(size), f"{100 * size / total:.1f}%")
+        for label, size in result.breakdown.sections
+    ]
+    console.table("sections", ["section", "bytes", "share"], section_rows)
+    function_rows = [
+        (str(index), name, str(size), f"{100 * size / total:.1f}%")
+        for index, name, size in result.breakdown.functions
+    ]
+    console.table(
+        f"largest functions ({result.breakdown.note})",
+        ["index", "function", "bytes", "share"],
+        function_rows,
+    )
+    for note in result.notes:
+        console.info(note)
+    verdict = "✅ within budget" if result.passed else "❌ over budget"
+    smoke_line = (
+        f"smoke run: output identical to native `{result.smoke.reference}` ({result.smoke.runtime})"
+        if result.smoke
+        else "smoke run: not run"
+    )
+    console.summary(
+        f"### {title}: {verdict}\n\n"
+        + markdown_table(list(sizes.GATE_COLUMNS), rows)
+        + f"\n\noptimizer: {result.optimizer} (before: {result.raw_unoptimized} B)  \n"
+        + smoke_line
+        + "\n\n<details><summary>largest functions</summary>\n\n"
+        + markdown_table(["index", "function", "bytes"], [r[:3] for r in function_rows])
+        + "\n\n</details>"
+    )
+
+
+# -- the stage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    """The module after build, wasm-opt and strip: what ships, and the names of its functions."""
+
+    shipped: bytes
+    named: binary.Module  # same code section as the shipped module, name section kept
+    raw_unoptimized: int
+    optimizer: str
+    notes: tuple[str, ...]
+
+
+def build_module(
+    project: Project, toolchain: tc.Toolchain, triple: str, package: Package, bin_name: str
+) -> Built:
+    config = project.config.wasm
+    built = build(project, toolchain, triple, package, bin_name)
+    named_bytes = built.read_bytes()
+    binary.parse(named_bytes, str(built))
+    unoptimized = binary.strip_custom(named_bytes) if config.strip else named_bytes
+    work = project.report_dir / "wasm" / triple
+    work.mkdir(parents=True, exist_ok=True)
+    optimized, optimizer, notes = optimize(config, named_bytes, built, work)
+    shipped = binary.strip_custom(optimized) if config.strip else optimized
+    named = binary.parse(optimized, f"{built} after wasm-opt")
+    get_console().info(f"raw size {len(unoptimized)} B before wasm-opt, {len(shipped)} B after")
+    return Built(shipped, named, len(unoptimized), optimizer, tuple(notes))
+
+
+def measure(config: WasmConfig, path: Path, scratch: Path) -> tuple[list[sizes.GateRow], str]:
+    """The gate rows of the file at `path`, and a note when brotli could not be measured."""
+    measures = [sizes.raw_size(path), sizes.gzip_size(path, scratch)]
+    brotli = sizes.brotli_size(path, scratch)
+    note = ""
+    if brotli is not None:
+        measures.append(brotli)
+    else:
+        note = "brotli not measured: neither the brotli Python package nor its CLI is here."
+    budgets: dict[str, tuple[int | None, str]] = {
+        "raw": (config.raw_budget, "wasm.raw-budget"),
+        "gzip": (config.gzip_budget, "wasm.gzip-budget"),
+        "brotli": (config.brotli_budget, "wasm.brotli-budget"),
+    }
+    return sizes.gate(measures, budgets), note
+
+
+def over_budget(result: WasmResult) -> NoxCargoError:
+    over = [
+        f"{row.measure.name} {row.measure.actual} B > {row.budget} B (`{row.key}`)"
+        for row in result.gate
+        if not row.ok
+    ]
+    table = sizes.plain_table(result.gate)
+    return NoxCargoError(
+        f"{result.binary}.wasm ({result.triple}) is over its size budget: "
+        f"{'; '.join(over)}.\n{table}",
+        "shrink the module (the largest functions are listed above), or raise the budget in "
+        "[tool.nox-cargo.wasm] if the growth is intended.",
+    )
+
+
+def run_wasm(project: Project, triple: str) -> WasmResult:
+    """The whole stage for one triple; raises on a failed gate or smoke run."""
+    config = project.config.wasm
+    if triple not in config.targets:
+        raise UsageError(
+            f"{triple} is not one of the configured wasm targets ({', '.join(config.targets)}).",
+            "add it to `wasm.targets` in [tool.nox-cargo.wasm].",
+        )
+    console = get_console()
+    started = time.monotonic()
+    package, bin_name = select_binary(project.workspace, config.package)
+    toolchain = select_toolchain(project, triple)
+    console.info(
+        f"building {package.name} ({bin_name}) for {toolchain.triple_name(triple)} "
+        f"with {toolchain.describe()}"
+    )
+    built = build_module(project, toolchain, triple, package, bin_name)
+
+    # Measure the bytes exactly as they will be staged.
+    work = project.report_dir / "wasm" / triple
+    candidate = work / f"{bin_name}.wasm"
+    atomic_write_bytes(candidate, built.shipped)
+    shipped = binary.parse(built.shipped, str(candidate))
+    gate, note = measure(config, candidate, work)
+    result = WasmResult(
+        triple=triple,
+        target_name=toolchain.triple_name(triple),
+        package=package.name,
+        binary=bin_name,
+        profile=config.profile,
+        toolchain=toolchain.version_line,
+        toolchain_path=str(toolchain.rustc),
+        optimizer=built.optimizer,
+        raw_unoptimized=built.raw_unoptimized,
+        gate=tuple(gate),
+        breakdown=breakdown(built.named, shipped, config.breakdown_top),
+        module=project.dist_dir / "wasm" / triple / f"{bin_name}.wasm",
+        sha256=manifest.sha256_file(candidate),
+        notes=(*built.notes, note) if note else built.notes,
+    )
+    report_path = project.report_dir / f"wasm-{triple}.json"
+    if not result.passed:
+        _write_report(report_path, result, project.dist_dir, staged=False)
+        show(result)
+        raise over_budget(result)
+    try:
+        smoke_result = smoke(project, candidate, bin_name)
+    except NoxCargoError:
+        _write_report(report_path, result, project.dist_dir, staged=False)
+        show(result)
+        raise
+    result = dataclasses.replace(result, smoke=smoke_result)
+    with locked(project.dist_dir):
+        atomic_write_bytes(result.module, built.shipped)
+        data = report_data(result, project.dist_dir)
+        del data["breakdown"]  # the report has it; the manifest records the artifact
+        manifest.write(
+            result.module.with_name("wasm-manifest.json"),
+            MANIFEST_KIND,
+            {
+                **data,
+                "git_commit": _git_commit(project.workspace.root),
+                "duration_seconds": round(time.monotonic() - started, 3),
+            },
+        )
+    _write_report(report_path, result, project.dist_dir, staged=True)
+    show(result)
+    console.success(
+        f"{bin_name}.wasm: {result.gate[0].measure.actual} B raw, "
+        f"{result.gate[1].measure.actual} B gzip, within budget; output identical to native "
+        f"`{smoke_result.reference}` → {result.module}"
+    )
+    return result
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        return git.commit(root)
+    except NoxCargoError:
+        return ""
+
+
+def _write_report(path: Path, result: WasmResult, dist_dir: Path, staged: bool) -> None:
+    data = {**report_data(result, dist_dir), "staged": staged}
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    get_console().info(f"report: {path}")
+
+
+# -- doctor ---------------------------------------------------------------------------------
+
+
+@doctor.row_provider
+def wasm_stage_rows(facts: doctor.Facts) -> Iterable[doctor.Row]:
+    """What the wasm stage would use here (the tools themselves are the foundation's rows)."""
+    config = facts.project.config.wasm
+    for triple in config.targets:
+        with_std = [t for t in facts.toolchains if t.has_std(triple)]
+        default = facts.default_toolchain
+        chosen = default if default in with_std else (with_std[0] if with_std else None)
+        yield doctor.Row(
+            "wasm",
+            f"wasm({triple}) toolchain",
+            chosen is not None,
+            f"{chosen.describe()} as {chosen.triple_name(triple)}" if chosen else "none",
+            ""
+            if chosen
+            else f"rustup target add {triple} (Debian: apt-get install libstd-rust-dev-wasm32)",
+        )
+    gzip_cli = facts.which("gzip")
+    yield doctor.Row(
+        "wasm",
+        "gzip size",
+        None,
+        "GNU gzip -9 (as `gzip -9 -c | wc -c`)" if gzip_cli else "Python zlib level 9",
+    )
+    has_brotli = facts.which("brotli") is not None or _importable("brotli")
+    yield doctor.Row(
+        "wasm",
+        "brotli size",
+        has_brotli,
+        "measured" if has_brotli else "not measured",
+        "" if has_brotli else "pip install brotli (or apt-get install brotli)",
+    )
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None

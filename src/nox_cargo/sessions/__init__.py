@@ -12,8 +12,11 @@ import nox
 from nox_cargo import doctor, lint, testing
 from nox_cargo.console import get_console
 from nox_cargo.project import Project
+from nox_cargo.sessions.build import define_build
+from nox_cargo.sessions.docker import define_docker
 from nox_cargo.sessions.package import define_package
 from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
+from nox_cargo.sessions.wasm import define_wasm
 
 # The whole pipeline, in order. Stages register themselves below; `nox` runs those present.
 PIPELINE = ("lint", "test", "build", "wasm", "bench", "package", "checksums", "verify", "docker")
@@ -110,7 +113,15 @@ def define_doctor(project: Project) -> None:
 
 
 # Each stage module contributes a definer; later stages append theirs here.
-DEFINERS = [define_lint, define_test, define_doctor, define_package]
+DEFINERS = [
+    define_lint,
+    define_test,
+    define_doctor,
+    define_build,
+    define_package,
+    define_wasm,
+    define_docker,
+]
 
 
 def register_all(project: Project) -> list[str]:

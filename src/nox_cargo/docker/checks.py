@@ -114,3 +114,15 @@ def labels_check(actual: Mapping[str, str], expected: Mapping[str, str]) -> Chec
         "; ".join(f"{k}={actual.get(k)!r}, expected {expected[k]!r}" for k in wrong)
         or ", ".join(f"{k.rsplit('.', 1)[1]}={v}" for k, v in expected.items()),
     )
+
+
+_ELF_MACHINES = {62: "amd64", 183: "arm64", 3: "386", 40: "arm", 243: "riscv64", 22: "s390x"}
+
+
+def elf_arch(header: bytes) -> str | None:
+    """The Docker arch name of an ELF header's e_machine, or None when unknown / not ELF."""
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    raw = header[18:20]
+    machine = int.from_bytes(raw, "little") if header[5] == 1 else int.from_bytes(raw, "big")
+    return _ELF_MACHINES.get(machine)

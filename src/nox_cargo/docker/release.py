@@ -93,6 +93,20 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
             "(musl, or gnu with `static = true`).",
         )
     _os, arch = platform.split("/")[:2]
+    machine = checks.elf_arch((dist_dir / artifact.path).read_bytes()[:20])
+    if machine is not None and machine != arch:
+        raise ConfigError(
+            f"{binary} for {target_id} is a {machine} binary, but `docker.platforms` puts it "
+            f"in the {platform} image.",
+            f"map {platform} to a target built for {arch} in [tool.nox-cargo.docker] platforms.",
+        )
+    if not eng.buildx and (_os, arch) != (eng.os, eng.arch):
+        raise Unavailable(
+            f"The Docker {eng.server_version} engine here has only the legacy builder (no "
+            f"buildx), which cannot build a {platform} image on {eng.platform}: it ignores "
+            "--platform for FROM scratch or fails on COPY.",
+            BUILDX_HINT,
+        )
     epoch = git.source_date_epoch(project.root, project.environ)
     package = project.workspace.binaries().get(binary)
     oci = image.labels(
@@ -114,9 +128,8 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
         for tag in tag_list:
             run(["docker", "image", "rm", tag], capture=True, quiet=True, check=False)
         raise Unavailable(
-            f"The Docker {eng.server_version} legacy builder made a {built.os}/{built.arch} "
-            f"image when asked for {platform} (no buildx here), so no correct {platform} "
-            "image can be built on this machine.",
+            f"Docker {eng.server_version} made a {built.os}/{built.arch} image when asked for "
+            f"{platform}, so no correct {platform} image can be built on this machine.",
             BUILDX_HINT,
         )
     results, skipped = _check(

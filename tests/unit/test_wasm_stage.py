@@ -1,0 +1,247 @@
+"""The wasm stage without cargo: package, toolchain, profile errors, breakdown, the WASI run."""
+
+from __future__ import annotations
+
+import importlib.util
+import types
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from nox_cargo import config as cfg
+from nox_cargo import toolchain as tc
+from nox_cargo.errors import CommandFailed, ConfigError, NoxCargoError, Unavailable, UsageError
+from nox_cargo.project import Project
+from nox_cargo.wasm import binary, runtime
+from nox_cargo.wasm import stage as wasm_stage
+from nox_cargo.workspace import Package, Version, Workspace
+from tests.conftest import require
+from tests.unit.test_wasm_binary import body, module
+
+
+def package(name: str, bins: tuple[str, ...]) -> Package:
+    return Package(name, "0.3.0", Path(f"/w/{name}/Cargo.toml"), Version(1, 63), bins, None, None)
+
+
+WORKSPACE = Workspace(
+    root=Path("/w"),
+    target_dir=Path("/w/target"),
+    members=(
+        package("weft", ("weft",)),
+        package("weft-core", ()),
+        package("weft-wasm", ("weft-wasm",)),
+    ),
+    metadata={},
+)
+
+
+def fake_project(tmp_path: Path, overrides: Sequence[str] = ()) -> Project:
+    return cast(
+        Project,
+        types.SimpleNamespace(
+            config=cfg.load(None, {}, overrides),
+            workspace=WORKSPACE,
+            locked=["--locked"],
+            environ={},
+            report_dir=tmp_path / "report",
+            dist_dir=tmp_path / "dist",
+            base_dir=tmp_path,
+        ),
+    )
+
+
+def test_configured_package_and_its_bin() -> None:
+    chosen, bin_name = wasm_stage.select_binary(WORKSPACE, "weft-wasm")
+    assert (chosen.name, bin_name) == ("weft-wasm", "weft-wasm")
+
+
+def test_package_not_in_the_workspace() -> None:
+    with pytest.raises(ConfigError) as info:
+        wasm_stage.select_binary(WORKSPACE, "weft-web")
+    assert "wasm.package = 'weft-web'" in info.value.message
+    assert "not a member" in info.value.message
+    assert "weft-wasm" in (info.value.hint or "")
+
+
+def test_package_without_a_bin() -> None:
+    with pytest.raises(ConfigError, match="has no bin target"):
+        wasm_stage.select_binary(WORKSPACE, "weft-core")
+
+
+def test_unset_package_with_several_bins_is_ambiguous() -> None:
+    with pytest.raises(ConfigError) as info:
+        wasm_stage.select_binary(WORKSPACE, "")
+    assert "weft, weft-wasm" in info.value.message
+    assert "package =" in (info.value.hint or "")
+
+
+def test_unset_package_with_one_bin() -> None:
+    only = Workspace(Path("/w"), Path("/w/target"), (package("solo", ("solo",)),), {})
+    assert wasm_stage.select_binary(only, "")[1] == "solo"
+
+
+def toolchain(version: str, targets: tuple[str, ...]) -> tc.Toolchain:
+    return tc.Toolchain(
+        name=f"t:{version}",
+        source="system",
+        rustc=Path(f"/opt/{version}/rustc"),
+        cargo=Path(f"/opt/{version}/cargo"),
+        version=Version.parse(version),
+        version_line=f"rustc {version}",
+        host="x86_64-unknown-linux-gnu",
+        sysroot=Path(f"/opt/{version}"),
+        targets=frozenset(targets),
+    )
+
+
+def test_missing_wasm_std_is_unavailable_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = [toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))]
+    monkeypatch.setattr(tc, "discover", lambda environ=None: found)
+    monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: ts[0])
+    with pytest.raises(Unavailable) as info:
+        wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    assert "wasm32-wasip1" in info.value.message
+    assert "rustup target add wasm32-wasip1" in (info.value.hint or "")
+    assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
+
+
+def test_an_old_rustc_with_wasm32_wasi_std_is_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
+    debian = toolchain("1.63.0", ("x86_64-unknown-linux-gnu", "wasm32-wasi"))
+    monkeypatch.setattr(tc, "discover", lambda environ=None: [stable, debian])
+    monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: stable)
+    chosen = wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    assert chosen is debian
+    assert chosen.triple_name("wasm32-wasip1") == "wasm32-wasi"
+
+
+def test_missing_profile_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def fake_run(argv: Sequence[str], **kwargs: Any) -> None:
+        calls.append((list(argv), kwargs.get("env")))
+        raise CommandFailed(argv, 101, "error: profile `tiny` is not defined", None)
+
+    monkeypatch.setattr(wasm_stage, "run", fake_run)
+    project = fake_project(tmp_path, ["wasm.profile=tiny"])
+    debian = toolchain("1.63.0", ("wasm32-wasi",))
+    with pytest.raises(NoxCargoError) as info:
+        wasm_stage.build(project, debian, "wasm32-wasip1", WORKSPACE.members[2], "weft-wasm")
+    argv, env = calls[0]
+    assert argv[:2] == ["/opt/1.63.0/cargo", "build"]
+    assert argv[argv.index("--target") : argv.index("--target") + 2] == ["--target", "wasm32-wasi"]
+    assert "--locked" in argv
+    assert env["CARGO_PROFILE_TINY_STRIP"] == "debuginfo"
+    assert "does not define the cargo profile `tiny`" in info.value.message
+    assert "[profile.tiny]" in (info.value.hint or "")
+    assert 'opt-level = "z"' in (info.value.hint or "")
+
+
+def test_other_cargo_failures_pass_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_run(argv: Sequence[str], **kwargs: Any) -> None:
+        raise CommandFailed(argv, 101, "error[E0425]: cannot find value `x`", None)
+
+    monkeypatch.setattr(wasm_stage, "run", fake_run)
+    debian = toolchain("1.63.0", ("wasm32-wasi",))
+    with pytest.raises(CommandFailed, match="E0425"):
+        wasm_stage.build(
+            fake_project(tmp_path), debian, "wasm32-wasip1", WORKSPACE.members[2], "weft-wasm"
+        )
+
+
+def test_unconfigured_triple_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not one of the configured wasm targets"):
+        wasm_stage.run_wasm(fake_project(tmp_path), "wasm32-unknown-unknown")
+
+
+def test_breakdown_names_the_shipped_functions() -> None:
+    named = module(
+        [body(10), body(400), body(50)], names={2: "a", 3: "_ZN4weft3big17h0123456789abcdefE"}
+    )
+    shipped = binary.strip_custom(named)
+    result = wasm_stage.breakdown(binary.parse(named), binary.parse(shipped), 2)
+    assert result.named
+    assert result.functions == ((3, "weft::big", 402), (4, "function[4]", 51))
+    assert result.sections[0][0] == "code"
+    assert all(not label.startswith("custom") for label, _ in result.sections)
+
+
+def test_breakdown_without_names_falls_back_to_indices() -> None:
+    stripped = binary.parse(binary.strip_custom(module([body(10), body(400)], names={2: "a"})))
+    result = wasm_stage.breakdown(stripped, stripped, 5)
+    assert not result.named
+    assert "names stripped" in result.note
+    assert result.functions == ((3, "function[3]", 402), (2, "function[2]", 11))
+
+
+def test_breakdown_refuses_names_of_different_code() -> None:
+    named = binary.parse(module([body(10), body(400)], names={2: "a", 3: "b"}))
+    other = binary.parse(module([body(10), body(401)]))
+    result = wasm_stage.breakdown(named, other, 5)
+    assert not result.named
+    assert "differs" in result.note
+
+
+def test_smoke_input_from_config_and_missing(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_text("a b a\n")
+    data, origin = wasm_stage.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=in.txt"]))
+    assert data == b"a b a\n"
+    assert origin.endswith("in.txt")
+    with pytest.raises(ConfigError, match=r"wasm\.smoke-input"):
+        wasm_stage.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=nope.txt"]))
+    builtin, label = wasm_stage.smoke_input(fake_project(tmp_path))
+    assert label == "built-in text"
+    assert builtin.count(b"the") > 3
+
+
+ECHO_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    ;; iovec at 0: buffer 64, length 1000; read stdin once, write what was read, exit 3
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 1000))
+    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (i32.store (i32.const 4) (i32.load (i32.const 8)))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $exit (i32.const 3))))
+"""
+
+
+def test_wasi_run_in_process(tmp_path: Path) -> None:
+    require(importlib.util.find_spec("wasmtime") is not None, "pip install wasmtime")
+    import wasmtime
+
+    path = tmp_path / "echo.wasm"
+    path.write_bytes(bytes(wasmtime.wat2wasm(ECHO_WAT)))
+    result = runtime.run_wasi(path, b"hello weft\n", (), tmp_path / "scratch")
+    assert result.stdout == b"hello weft\n"
+    assert result.exit_code == 3
+    assert result.runtime.startswith("wasmtime")
+
+
+def test_wasi_run_rejects_a_corrupt_module(tmp_path: Path) -> None:
+    require(importlib.util.find_spec("wasmtime") is not None, "pip install wasmtime")
+    path = tmp_path / "bad.wasm"
+    path.write_bytes(b"\x00asm\x01\x00\x00\x00\x01\x05\x01")
+    with pytest.raises(NoxCargoError, match="wasmtime rejects"):
+        runtime.run_wasi(path, b"", (), tmp_path / "scratch")
+
+
+def test_missing_wasmtime_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_module(name: str) -> None:
+        raise ImportError(name)
+
+    monkeypatch.setattr("nox_cargo.wasm.runtime.importlib.import_module", no_module)
+    with pytest.raises(Unavailable) as info:
+        runtime.load_wasmtime()
+    assert info.value.hint == "pip install wasmtime"

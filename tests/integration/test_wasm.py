@@ -1,0 +1,156 @@
+"""`wasm(target=wasm32-wasip1)` on a copy of examples/weft: build, wasm-opt, gate, wasmtime run.
+
+One project (and one cargo build) is shared by the module: the passing run first, then the runs
+that must fail reuse its target dir (cargo finds everything fresh).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nox_cargo.wasm import binary, runtime
+from tests.conftest import require, require_tool
+from tests.integration.conftest import make_project, run_nox
+
+pytestmark = pytest.mark.integration
+
+SESSION = "wasm(target=wasm32-wasip1)"
+Completed = subprocess.CompletedProcess[str]
+CONFIG = """
+[tool.nox-cargo.wasm]
+package = "weft-wasm"
+native-bin = "weft"
+native-args = ["stats"]
+smoke-input = "smoke.txt"
+"""
+SMOKE_TEXT = (
+    "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+)
+
+
+def wasm_std_here() -> bool:
+    from nox_cargo import toolchain as tc
+
+    return any(t.has_std("wasm32-wasip1") for t in tc.discover())
+
+
+@pytest.fixture(scope="module")
+def built(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    require(wasm_std_here(), "no toolchain with the wasm32-wasip1 std (libstd-rust-dev-wasm32)")
+    require(importlib.util.find_spec("wasmtime") is not None, "pip install wasmtime")
+    require_tool("wasm-opt", "gzip", "cargo")
+    root = make_project(tmp_path_factory.mktemp("wasm") / "project", CONFIG)
+    (root / "smoke.txt").write_text(SMOKE_TEXT)
+    done = run_nox(root, "-s", SESSION)
+    return root, done
+
+
+def report(root: Path) -> dict[str, Any]:
+    path = root / "weft" / "target" / "nox-cargo" / "wasm-wasm32-wasip1.json"
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_builds_optimizes_runs_and_passes_the_gate(built: tuple[Path, Any]) -> None:
+    root, done = built
+    assert done.returncode == 0, done.stdout
+    module = root / "dist" / "wasm" / "wasm32-wasip1" / "weft-wasm.wasm"
+    data = report(root)
+    assert data["passed"] and data["staged"]
+    assert data["optimizer"].startswith("wasm-opt version")
+    assert data["sizes"]["raw"] < data["sizes"]["raw_unoptimized"]
+    assert data["smoke"]["identical"] and data["smoke"]["reference"] == "weft stats"
+    # The staged module is stripped and valid.
+    parsed = binary.parse_file(module)
+    assert not parsed.has_names
+    assert not any(s.id == 0 for s in parsed.sections)
+    manifest = json.loads(module.with_name("wasm-manifest.json").read_text())
+    assert manifest["kind"] == "wasm"
+    assert manifest["path"] == "wasm/wasm32-wasip1/weft-wasm.wasm"
+    assert manifest["sha256"] == data["sha256"]
+    assert manifest["sizes"] == data["sizes"]
+    assert "rustc" in manifest["toolchain"]
+
+
+def test_figures_equal_wc_and_gzip_cli(built: tuple[Path, Any]) -> None:
+    root, done = built
+    assert done.returncode == 0, done.stdout
+    module = root / "dist" / "wasm" / "wasm32-wasip1" / "weft-wasm.wasm"
+    sizes = report(root)["sizes"]
+
+    def count(pipeline: str) -> int:
+        out = subprocess.run(
+            ["sh", "-c", pipeline, "sh", str(module)], capture_output=True, text=True, check=True
+        )
+        return int(out.stdout.strip())
+
+    assert sizes["raw"] == count('wc -c < "$1"')
+    assert sizes["gzip"] == count('gzip -9 -c "$1" | wc -c')
+    if shutil.which("brotli") and importlib.util.find_spec("brotli") is None:
+        assert sizes["brotli"] == count('brotli -q 11 -c "$1" | wc -c')
+
+
+def test_output_is_identical_to_native_weft_stats(built: tuple[Path, Any], tmp_path: Path) -> None:
+    root, done = built
+    assert done.returncode == 0, done.stdout
+    module = root / "dist" / "wasm" / "wasm32-wasip1" / "weft-wasm.wasm"
+    native = root / "weft" / "target" / "release" / "weft"
+    expected = subprocess.run(
+        [native, "stats"], input=SMOKE_TEXT.encode(), capture_output=True, check=True
+    ).stdout
+    got = runtime.run_wasi(module, SMOKE_TEXT.encode(), (), tmp_path)
+    assert got.exit_code == 0
+    assert got.stdout == expected
+    assert b"3 to\n2 be\n" in expected  # the input really was counted
+
+
+def test_breakdown_lists_the_largest_functions_by_name(built: tuple[Path, Any]) -> None:
+    root, done = built
+    assert done.returncode == 0, done.stdout
+    breakdown = report(root)["breakdown"]
+    assert breakdown["named"]
+    names = [f["name"] for f in breakdown["functions"]]
+    assert "weft_wasm::main" in names
+    assert not any(n.startswith("function[") for n in names[:5])
+    sizes = [f["bytes"] for f in breakdown["functions"]]
+    assert sizes == sorted(sizes, reverse=True)
+    assert breakdown["sections"][0]["section"] == "code"
+    assert "weft_wasm::main" in done.stdout
+
+
+def test_tiny_budget_fails_with_the_overrun_table(built: tuple[Path, Any]) -> None:
+    root, first = built
+    assert first.returncode == 0, first.stdout
+    done = run_nox(root, "-s", SESSION, "--", "-c", "wasm.raw-budget=1KiB")
+    assert done.returncode != 0
+    assert "over its size budget" in done.stdout
+    assert "OVER BUDGET" in done.stdout
+    assert "1024 B (1.0 KiB)" in done.stdout
+    assert "Traceback" not in done.stdout
+    assert report(root)["passed"] is False
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("wasm.package=weft-web", "is not a member of the workspace"),
+        ("wasm.gzip-budget=lots", "is not a size"),
+        ("wasm.profile=no-such-profile", "does not define the cargo profile `no-such-profile`"),
+    ],
+)
+def test_bad_input_is_a_clear_error(built: tuple[Path, Any], override: str, message: str) -> None:
+    root, _ = built
+    done = run_nox(root, "-s", SESSION, "--", "-c", override)
+    assert done.returncode != 0
+    assert message in done.stdout
+    assert "Fix:" in done.stdout
+    assert "Traceback" not in done.stdout

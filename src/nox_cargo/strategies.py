@@ -182,6 +182,18 @@ def _rustup_toolchain(request: Request, machine: Machine) -> Toolchain:
     return candidates[0]
 
 
+def _linker(request: Request, toolchain: Toolchain, machine: Machine) -> Linker | None:
+    """The cross linker; an inferred one that is missing rejects the strategy (a configured one
+    that is missing is an error the build stage raises before cargo runs)."""
+    linker = required_linker(request.target, toolchain.host)
+    if linker is not None and not linker.configured and machine.which(linker.command) is None:
+        raise NotHere(
+            f"the linker {linker.command} for {request.target.triple} is not installed",
+            f"`apt-get install {linker.package}`" if linker.package else linker.install_hint(),
+        )
+    return linker
+
+
 def _cargo_env(toolchain: Toolchain, request: Request, linker: Linker | None) -> dict[str, str]:
     prefix_env = toolchain.cargo_invocation()[1]
     env = {**prefix_env, **request.base_env()}
@@ -205,7 +217,7 @@ class Native:
         _needs_runner(request, machine)
         toolchain = toolchain_with_std(request, machine)
         triple_name = toolchain.triple_name(request.target.triple)
-        linker = required_linker(request.target, toolchain.host)
+        linker = _linker(request, toolchain, machine)
         prefix, _ = toolchain.cargo_invocation()
         reason = f"{toolchain.describe()} has the std for {request.target.triple}"
         if linker is not None:
@@ -228,7 +240,7 @@ class Rustup:
         _needs_runner(request, machine)
         toolchain = _rustup_toolchain(request, machine)
         triple = request.target.triple
-        linker = required_linker(request.target, toolchain.host)
+        linker = _linker(request, toolchain, machine)
         prefix, _ = toolchain.cargo_invocation()
         reason = (
             f"`rustup target add {triple}` downloads the std into {toolchain.rustup_name} "

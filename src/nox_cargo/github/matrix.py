@@ -1,0 +1,235 @@
+"""What the generated parts of the workflows must say, computed from the config and the sessions.
+
+Matrices come from two sources of truth: the target registry (`build`, `release`, the package
+smoke, the docker runners) and the registered nox sessions (`lint(step=…)`, `test(toolchain=…)`,
+`wasm(target=…)`, `docker(platform=…)`), so a step or target added to nox-cargo or to the config
+reaches CI through `nox -s workflows -- --write`, never by copying names by hand.
+
+Blocks render as YAML lines without their indentation (`markers.rewrite` adds it). Scalars are
+written plainly when YAML reads them back as the same string, double-quoted otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from nox_cargo.config import Config, Target
+from nox_cargo.errors import NoxCargoError
+
+# Which blocks each workflow file must contain.
+WORKFLOW_BLOCKS: dict[str, tuple[str, ...]] = {
+    "ci.yml": (
+        "env",
+        "lint-matrix",
+        "test-matrix",
+        "build-matrix",
+        "wasm-matrix",
+        "docker-matrix",
+        "package-matrix",
+    ),
+    "release.yml": ("env", "release-matrix"),
+    "bench-comment.yml": ("env",),
+}
+# Session families whose registered children become a matrix: block -> (family, matrix key).
+SESSION_MATRICES = {
+    "lint-matrix": ("lint", "step"),
+    "test-matrix": ("test", "toolchain"),
+    "wasm-matrix": ("wasm", "target"),
+    "docker-matrix": ("docker", "platform"),
+}
+DEFAULT_RUNNER = "ubuntu-latest"
+# The nox CI installs (the version .ci/run uses); nox-cargo itself is `.` in its own repository.
+NOX_REQUIREMENT = "nox==2026.10.20"
+
+
+class MatrixError(NoxCargoError):
+    """A workflow needs a matrix that the configuration or the sessions cannot give."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the generated blocks depend on; nothing else may change them."""
+
+    targets: tuple[Target, ...]
+    sessions: tuple[str, ...]
+    docker_platforms: Mapping[str, str] = field(default_factory=dict)
+    dist_dir: str = "dist"
+    target_dir: str = "target"
+    report_dir: str = "target/nox-cargo"
+    msrv: str | None = None
+    nox_cargo_requirement: str = "nox-cargo"
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        sessions: Iterable[str],
+        root: Path,
+        workspace: Path,
+        msrv: str | None,
+    ) -> Facts:
+        """`root` is the repository (workflow paths are relative to it), `workspace` the Cargo
+        workspace: CI uses cargo's default target dir, `<workspace>/target`."""
+        requested = config.test.msrv_toolchain
+        return cls(
+            targets=config.target_registry,
+            sessions=tuple(sessions),
+            docker_platforms=dict(config.docker.platforms),
+            dist_dir=_relative(root / config.dist_dir, root),
+            target_dir=_relative(workspace / "target", root),
+            report_dir=_relative(workspace / "target" / "nox-cargo", root),
+            msrv=requested if requested and "/" not in requested else msrv,
+            nox_cargo_requirement=_requirement(root),
+        )
+
+
+def _requirement(root: Path) -> str:
+    """How CI installs nox-cargo: from the checkout in nox-cargo's own repository, else PyPI."""
+    from nox_cargo import __version__
+    from nox_cargo.config import read_toml
+
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        project = read_toml(pyproject).get("project")
+        if isinstance(project, dict) and project.get("name") == "nox-cargo":
+            return "."
+    return f"nox-cargo=={__version__}"
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return PurePosixPath(path.resolve().relative_to(root.resolve())).as_posix()
+    except ValueError:
+        raise MatrixError(
+            f"{path} is outside the repository {root}; a workflow cannot point at it.",
+            "keep the workspace and dist-dir inside the repository.",
+        ) from None
+
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./=()-]*$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
+def scalar(value: str | bool) -> str:
+    """A YAML scalar that reads back as exactly `value`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if _PLAIN.match(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value)
+
+
+Entry = dict[str, str | bool]
+
+
+def include(entries: Sequence[Entry]) -> list[str]:
+    """`include:` with one mapping per entry, keys in the order given."""
+    lines = ["include:"]
+    for entry in entries:
+        for position, (key, value) in enumerate(entry.items()):
+            lines.append(f"{'  - ' if position == 0 else '    '}{key}: {scalar(value)}")
+    return lines
+
+
+def children(sessions: Iterable[str], family: str, key: str) -> list[str]:
+    """The values of `family(key=value)` among `sessions`, in registration order."""
+    pattern = re.compile(rf"^{re.escape(family)}\({re.escape(key)}=(?P<value>[^()]+)\)$")
+    return [m["value"] for m in map(pattern.match, sessions) if m]
+
+
+def needs_system_toolchains(target: Target) -> bool:
+    """Ubuntu runners get Debian's cross linkers (`.ci/install-system.sh`) for gnu cross targets."""
+    if not target.runner.startswith("ubuntu"):
+        return False
+    cross_gnu = target.triple.endswith("-gnu") and not target.triple.startswith(
+        "x86_64-unknown-linux"
+    )
+    return bool(target.linker) or cross_gnu
+
+
+def target_entries(targets: Sequence[Target]) -> list[Entry]:
+    return [
+        {
+            "target": t.id,
+            "triple": t.triple,
+            "runner": t.runner,
+            "system": needs_system_toolchains(t),
+        }
+        for t in targets
+    ]
+
+
+def smoke_target(targets: Sequence[Target]) -> Target:
+    """The package smoke runs on the first target built on the default runner (else the first)."""
+    if not targets:
+        raise MatrixError(
+            "The target registry is empty: there is nothing to build or release.",
+            "add a `[[tool.nox-cargo.targets]]` table or set build.default-targets = true.",
+        )
+    return next((t for t in targets if t.runner == DEFAULT_RUNNER), targets[0])
+
+
+def session_matrix(facts: Facts, block: str) -> list[Entry]:
+    family, key = SESSION_MATRICES[block]
+    values = children(facts.sessions, family, key)
+    if not values:
+        raise MatrixError(
+            f"The `{block}` block needs `{family}({key}=…)` sessions, but none is registered.",
+            f"register the `{family}` stage (nox_cargo.register() does), or delete the job "
+            "and its block from the workflow.",
+        )
+    by_id = {t.id: t for t in facts.targets}
+    entries: list[Entry] = []
+    for value in values:
+        entry: Entry = {key: value}
+        if block == "test-matrix" and value == "msrv" and facts.msrv:
+            entry["install"] = facts.msrv
+        if block == "docker-matrix":
+            target = by_id.get(facts.docker_platforms.get(value, ""))
+            entry["runner"] = target.runner if target else DEFAULT_RUNNER
+            entry["system"] = needs_system_toolchains(target) if target else False
+        entries.append(entry)
+    return entries
+
+
+BLOCKS = ("env", "build-matrix", "release-matrix", "package-matrix", *SESSION_MATRICES)
+
+
+def render(facts: Facts, block: str) -> list[str]:
+    """The lines of one generated block (without indentation)."""
+    if block == "env":
+        return [
+            f"INSTALL_NOX: {scalar(NOX_REQUIREMENT)}",
+            f"INSTALL_NOX_CARGO: {scalar(facts.nox_cargo_requirement)}",
+            f"DIST_DIR: {scalar(facts.dist_dir)}",
+            f"TARGET_DIR: {scalar(facts.target_dir)}",
+            f"REPORT_DIR: {scalar(facts.report_dir)}",
+        ]
+    if block in ("build-matrix", "release-matrix"):
+        return include(target_entries(facts.targets))
+    if block == "package-matrix":
+        return include(target_entries([smoke_target(facts.targets)]))
+    return include(session_matrix(facts, block))
+
+
+def matrix_json(facts: Facts, name: str) -> str:
+    """`{"include": [...]}` of one matrix, for `nox -s workflows -- --matrix NAME`."""
+    if name in ("build", "release"):
+        entries = target_entries(facts.targets)
+    elif name == "package":
+        entries = target_entries([smoke_target(facts.targets)])
+    elif f"{name}-matrix" in SESSION_MATRICES:
+        entries = session_matrix(facts, f"{name}-matrix")
+    else:
+        known = [
+            "build",
+            "release",
+            "package",
+            *(b.removesuffix("-matrix") for b in SESSION_MATRICES),
+        ]
+        raise MatrixError(f"There is no matrix {name!r}.", f"use one of: {', '.join(known)}.")
+    return json.dumps({"include": entries}, indent=2)

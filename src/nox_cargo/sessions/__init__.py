@@ -17,6 +17,7 @@ from nox_cargo.sessions.docker import define_docker
 from nox_cargo.sessions.package import define_package
 from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
 from nox_cargo.sessions.wasm import define_wasm
+from nox_cargo.sessions.workflows import define_workflows
 
 # The whole pipeline, in order. Stages register themselves below; `nox` runs those present.
 PIPELINE = ("lint", "test", "build", "wasm", "bench", "package", "checksums", "verify", "docker")
@@ -121,6 +122,7 @@ DEFINERS = [
     define_package,
     define_wasm,
     define_docker,
+    define_workflows,
 ]
 
 

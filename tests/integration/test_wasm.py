@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -153,4 +154,25 @@ def test_bad_input_is_a_clear_error(built: tuple[Path, Any], override: str, mess
     assert done.returncode != 0
     assert message in done.stdout
     assert "Fix:" in done.stdout
+    assert "Traceback" not in done.stdout
+
+
+def test_truncated_module_is_a_clear_error(built: tuple[Path, Completed]) -> None:
+    root, first = built
+    assert first.returncode == 0, first.stdout
+    # wasm32-wasi on rustc < 1.78 (Debian's 1.63), wasm32-wasip1 after
+    (module,) = (root / "weft" / "target").glob("wasm32-wasi*/wasm-release/weft-wasm.wasm")
+    original = module.read_bytes()
+    stat = module.stat()
+    try:
+        # Same mtime as cargo's output, so cargo keeps it as fresh and the stage reads it.
+        module.write_bytes(original[: len(original) // 2])
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        done = run_nox(root, "-s", SESSION)
+    finally:
+        module.write_bytes(original)
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert done.returncode != 0
+    assert "is not a valid WebAssembly module" in done.stdout
+    assert "truncated" in done.stdout
     assert "Traceback" not in done.stdout

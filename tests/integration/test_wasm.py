@@ -176,3 +176,51 @@ def test_truncated_module_is_a_clear_error(built: tuple[Path, Completed]) -> Non
     assert "is not a valid WebAssembly module" in done.stdout
     assert "truncated" in done.stdout
     assert "Traceback" not in done.stdout
+
+
+FEATURE_WAT = """
+(module
+  (memory 1)
+  (func (export "narrow") (param i32) (result i32) (i32.extend8_s (local.get 0)))
+  (func (export "clear") (memory.fill (i32.const 0) (i32.const 0) (i32.const 16))))
+"""
+
+
+def target_features(*names: str) -> bytes:
+    """A `target_features` custom section marking `names` as used, as wasm-ld writes it."""
+    enc = binary.encode_u32
+    entries = b"".join(b"+" + enc(len(n)) + n.encode() for n in names)
+    payload = enc(len(b"target_features")) + b"target_features" + enc(len(names)) + entries
+    return b"\x00" + enc(len(payload)) + payload
+
+
+def test_wasm_opt_gets_the_features_the_module_uses(tmp_path: Path) -> None:
+    require_tool("wasm-opt")
+    require(importlib.util.find_spec("wasmtime") is not None, "pip install wasmtime")
+    import wasmtime
+
+    from nox_cargo.config import WasmConfig
+    from nox_cargo.errors import NoxCargoError
+    from nox_cargo.wasm import stage
+
+    plain = bytes(wasmtime.wat2wasm(FEATURE_WAT))
+    without = tmp_path / "without.wasm"
+    without.write_bytes(plain)
+    # wasm-opt 108 defaults to MVP: sign-ext and bulk-memory are rejected without flags.
+    with pytest.raises(NoxCargoError) as info:
+        stage.optimize(WasmConfig(), plain, without, tmp_path)
+    assert "wasm-opt-args" in (info.value.hint or "")
+
+    with_section = tmp_path / "with.wasm"
+    with_section.write_bytes(plain + target_features("sign-ext", "bulk-memory"))
+    out, described, _ = stage.optimize(
+        WasmConfig(), with_section.read_bytes(), with_section, tmp_path
+    )
+    assert "--enable-sign-ext --enable-bulk-memory" in described
+    shipped = binary.strip_custom(out)
+    assert not any(s.id == 0 for s in binary.parse(shipped).sections)
+    engine = wasmtime.Engine()
+    instance = wasmtime.Instance(
+        store := wasmtime.Store(engine), wasmtime.Module(engine, shipped), []
+    )
+    assert instance.exports(store)["narrow"](store, 0x80) == -128

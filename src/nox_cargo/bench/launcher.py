@@ -1,0 +1,192 @@
+"""The native launcher that spawns measured runs, and the one place that talks to it.
+
+Why native: a child forked from Python inherits Python's peak-RSS high-water mark at exec, so a
+1 MB binary reads as ~14 MB, and Python's own spawn path adds jitter to the wall time. The
+launcher (launcher.rs beside this file, std only) is compiled by the workspace's own rustc,
+cached under the report dir by source hash + `rustc -vV`, and runs a list of commands in a given
+order, printing wall ns / user µs / sys µs / ru_maxrss / exit status for every run.
+
+This module is the measurement harness's one exception to "every subprocess goes through
+nox_cargo.process.run": it must stream the launcher's lines as runs finish (progress bars) and
+must not add a second layer of timing around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nox_cargo.errors import NoxCargoError, ToolchainError
+from nox_cargo.fsutil import locked
+from nox_cargo.process import run
+
+
+class RunFailed(NoxCargoError):
+    """A benchmarked command exited non-zero (or could not be started)."""
+
+
+def launcher_source() -> bytes:
+    return importlib.resources.files("nox_cargo.bench").joinpath("launcher.rs").read_bytes()
+
+
+def build_launcher(rustc: Path | str, cache_dir: Path) -> Path:
+    """Compile launcher.rs with `rustc` (once per source + rustc version) and return its path."""
+    source = launcher_source()
+    version = run([rustc, "-vV"], capture=True, quiet=True).stdout
+    key = hashlib.sha256(source + b"\0" + version.encode()).hexdigest()[:16]
+    exe = cache_dir / f"launcher-{key}"
+    if exe.is_file():
+        return exe
+    with locked(cache_dir, ".launcher.lock"):
+        if exe.is_file():
+            return exe
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".launcher-build-") as tmp:
+            src = Path(tmp) / "launcher.rs"
+            src.write_bytes(source)
+            out = Path(tmp) / "launcher"
+            run(
+                [rustc, "-O", "-C", "strip=symbols", "--edition", "2018", src, "-o", out],
+                capture=True,
+                hint="the bench launcher is plain std Rust; check that this rustc builds "
+                "host binaries (`rustc -vV`).",
+            )
+            out.replace(exe)  # same directory: atomic
+    return exe
+
+
+@dataclass(frozen=True)
+class Command:
+    """One benchmarked command: argv[0] is a path or a name looked up on PATH."""
+
+    argv: tuple[str, ...]
+    stdin: Path | None = None
+
+    def shown(self) -> str:
+        return shlex.join(self.argv) + (f" < {self.stdin}" if self.stdin else "")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    seq: int
+    cmd: int
+    wall_ns: int
+    user_us: int
+    sys_us: int
+    maxrss_kib: int
+    status: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    records: tuple[RunRecord, ...]  # measured runs, in order of completion
+    total_ns: int  # wall time of the whole batch, warm-ups included
+
+
+def spec_text(commands: Sequence[Command], order: Sequence[tuple[int, bool]], jobs: int) -> str:
+    lines = [f"jobs\t{jobs}"]
+    for command in commands:
+        for part in (*command.argv, str(command.stdin or "")):
+            if any(c in part for c in "\t\n\r\0"):
+                raise NoxCargoError(
+                    f"Cannot benchmark {command.shown()!r}: an argument holds a tab, newline or "
+                    "NUL.",
+                    "use plain arguments in `bench.cases`.",
+                )
+        lines.append(
+            "\t".join(["cmd", str(command.stdin) if command.stdin else "-", *command.argv])
+        )
+    lines.extend(f"run\t{i}\t{'m' if measured else 'w'}" for i, measured in order)
+    return "\n".join(lines) + "\n"
+
+
+def parse_record(line: str) -> RunRecord:
+    fields = line.split("\t")
+    if len(fields) != 7:
+        raise ValueError(line)
+    seq, cmd, wall, user, sys_, rss, status = (int(f) for f in fields)
+    return RunRecord(seq, cmd, wall, user, sys_, rss, status)
+
+
+def launch(
+    launcher: Path,
+    commands: Sequence[Command],
+    order: Sequence[tuple[int, bool]],
+    workdir: Path,
+    jobs: int = 1,
+    on_record: Callable[[RunRecord], None] | None = None,
+    label: Callable[[int], str] | None = None,
+) -> Batch:
+    """Run `order` ((command index, measured?) pairs) through the launcher.
+
+    A run that exits non-zero stops the batch and raises RunFailed naming the command, its exit
+    status and the tail of its stderr.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=".launch-") as tmp:
+        spec = Path(tmp) / "spec.tsv"
+        spec.write_text(spec_text(commands, order, jobs), encoding="utf-8")
+        stderr_path = Path(tmp) / "stderr"
+        records: list[RunRecord] = []
+        total = 0
+        with stderr_path.open("wb") as err:
+            try:
+                proc = subprocess.Popen(
+                    [str(launcher), str(spec)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                    cwd=workdir,
+                )
+            except OSError as exc:
+                raise ToolchainError(
+                    f"Cannot start the bench launcher {launcher}: {exc.strerror}.",
+                    f"delete {launcher.parent} so that it is rebuilt.",
+                ) from None
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                text = line.rstrip("\n")
+                if text.startswith("total\t"):
+                    total = int(text.split("\t")[1])
+                    continue
+                record = parse_record(text)
+                records.append(record)
+                if on_record is not None:
+                    on_record(record)
+            code = proc.wait()
+        stderr = stderr_path.read_text(encoding="utf-8", errors="replace")
+    if code == 3:
+        bad = next(r for r in reversed(records) if r.status != 0)
+        command = commands[bad.cmd]
+        who = label(bad.cmd) if label else command.shown()
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        what = (
+            "could not be started (exit 127: not found or not executable)"
+            if bad.status == 127
+            else f"killed by signal {bad.status - 128}"
+            if bad.status > 128
+            else f"exited with status {bad.status}"
+        )
+        raise RunFailed(
+            f"The benchmarked command {who} ({command.shown()}) {what}."
+            + (f"\nIts stderr ends with:\n{tail}" if tail else ""),
+            "a benchmark case must succeed: fix its `args` in `bench.cases` or the binary; "
+            "run the command by hand to see why.",
+        )
+    if code != 0:
+        raise NoxCargoError(
+            f"The bench launcher {launcher} failed (exit {code}): {stderr.strip()[-500:]}",
+            f"delete {launcher.parent} so that it is rebuilt, and report the bug if it stays.",
+        )
+    return Batch(tuple(records), total)
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,216 @@
+// nox-cargo bench launcher: spawns measured runs from a process that is a few hundred KiB big.
+//
+// A child forked from Python inherits Python's peak-RSS high-water mark at exec, so a 1 MB binary
+// reads as ~14 MB. This launcher forks (no vfork: the child must get its own, small mm) and execs
+// each run itself, timing it with CLOCK_MONOTONIC from just before fork to just after wait4, and
+// reports the child's own rusage (user/sys CPU, ru_maxrss) from wait4.
+//
+// std only, no crates; libc functions are declared below. Built by nox-cargo with the workspace's
+// own rustc: `rustc -O launcher.rs -o launcher`.
+//
+// Usage: launcher SPEC
+// SPEC is a text file, one directive per line, fields separated by TABs:
+//   jobs\tP                      at most P runs in flight (default 1: strictly sequential)
+//   cmd\tSTDIN\tARG0\tARG1...     a command; STDIN is a file path or `-` for /dev/null
+//   run\tCMD\tFLAG               run command number CMD (0-based, in `cmd` order); FLAG `m` =
+//                                measured (reported), `w` = warm-up (run, checked, not reported)
+// Output, one TAB-separated line per measured run, in completion order:
+//   seq  cmd  wall_ns  user_us  sys_us  maxrss_kib  status
+// where status is the exit code, or 128+N for a child killed by signal N; then one line
+//   total  wall_ns_of_all_runs_including_warmups
+// A run that does not exit 0 stops the launcher after its line is printed: exit status 3.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::raw::{c_char, c_int, c_long};
+use std::os::unix::io::AsRawFd;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Timeval {
+    tv_sec: c_long,
+    tv_usec: c_long,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Rusage {
+    ru_utime: Timeval,
+    ru_stime: Timeval,
+    ru_maxrss: c_long,
+    rest: [c_long; 13],
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: c_long,
+    tv_nsec: c_long,
+}
+
+extern "C" {
+    fn fork() -> c_int;
+    fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
+    fn wait4(pid: c_int, status: *mut c_int, options: c_int, rusage: *mut Rusage) -> c_int;
+    fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
+    fn dup2(old: c_int, new: c_int) -> c_int;
+    fn _exit(code: c_int) -> !;
+}
+
+const CLOCK_MONOTONIC: c_int = 1;
+
+fn now_ns() -> u128 {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe {
+        clock_gettime(CLOCK_MONOTONIC, &mut ts);
+    }
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+struct Command {
+    stdin: String,
+    argv: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+}
+
+struct InFlight {
+    pid: c_int,
+    seq: usize,
+    cmd: usize,
+    measured: bool,
+    started: u128,
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("launcher: {}", msg);
+    std::process::exit(2);
+}
+
+fn parse(path: &str) -> (usize, Vec<Command>, Vec<(usize, bool)>) {
+    let file = File::open(path).unwrap_or_else(|e| fail(&format!("{}: {}", path, e)));
+    let mut jobs = 1usize;
+    let mut commands = Vec::new();
+    let mut runs = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.unwrap_or_else(|e| fail(&format!("{}: {}", path, e)));
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields[0] {
+            "jobs" if fields.len() == 2 => {
+                jobs = fields[1].parse().unwrap_or_else(|_| fail("bad jobs"));
+                if jobs == 0 {
+                    fail("jobs must be at least 1");
+                }
+            }
+            "cmd" if fields.len() >= 3 => {
+                let stdin_path = if fields[1] == "-" { "/dev/null" } else { fields[1] };
+                let stdin = stdin_path.to_string();
+                File::open(&stdin).unwrap_or_else(|e| fail(&format!("stdin {}: {}", stdin, e)));
+                let argv: Vec<CString> = fields[2..]
+                    .iter()
+                    .map(|a| CString::new(*a).unwrap_or_else(|_| fail("NUL in argument")))
+                    .collect();
+                let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+                argv_ptrs.push(std::ptr::null());
+                commands.push(Command { stdin, argv, argv_ptrs });
+            }
+            "run" if fields.len() == 3 => {
+                let cmd: usize = fields[1].parse().unwrap_or_else(|_| fail("bad run index"));
+                if cmd >= commands.len() {
+                    fail("run refers to an undefined cmd");
+                }
+                runs.push((cmd, fields[2] == "m"));
+            }
+            "" => {}
+            _ => fail(&format!("bad spec line: {:?}", line)),
+        }
+    }
+    (jobs, commands, runs)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 2 {
+        fail("usage: launcher SPEC");
+    }
+    let (jobs, commands, runs) = parse(&args[1]);
+    let devnull = File::create("/dev/null").unwrap_or_else(|e| fail(&format!("/dev/null: {}", e)));
+    let out_fd = devnull.as_raw_fd();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+
+    let mut in_flight: Vec<InFlight> = Vec::new();
+    let mut next = 0usize;
+    let mut failed = false;
+    let t0 = now_ns();
+    while (next < runs.len() && !failed) || !in_flight.is_empty() {
+        while !failed && next < runs.len() && in_flight.len() < jobs {
+            let (cmd, measured) = runs[next];
+            let command = &commands[cmd];
+            // A fresh open file description per run: each run reads its stdin from the start,
+            // and concurrent runs do not share an offset.
+            let stdin = File::open(&command.stdin)
+                .unwrap_or_else(|e| fail(&format!("stdin {}: {}", command.stdin, e)));
+            let in_fd = stdin.as_raw_fd();
+            let argv = command.argv_ptrs.as_ptr();
+            let file = command.argv[0].as_ptr();
+            let started = now_ns();
+            let pid = unsafe { fork() };
+            if pid < 0 {
+                fail("fork failed");
+            }
+            if pid == 0 {
+                // Child: only async-signal-safe calls from here to exec.
+                unsafe {
+                    dup2(in_fd, 0);
+                    dup2(out_fd, 1);
+                    execvp(file, argv);
+                    _exit(127);
+                }
+            }
+            drop(stdin);
+            in_flight.push(InFlight { pid, seq: next, cmd, measured, started });
+            next += 1;
+        }
+        let mut status: c_int = 0;
+        let mut usage = Rusage {
+            ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
+            ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
+            ru_maxrss: 0,
+            rest: [0; 13],
+        };
+        let pid = unsafe { wait4(-1, &mut status, 0, &mut usage) };
+        let ended = now_ns();
+        if pid < 0 {
+            fail("wait4 failed");
+        }
+        let index = match in_flight.iter().position(|r| r.pid == pid) {
+            Some(i) => i,
+            None => continue,
+        };
+        let run = in_flight.swap_remove(index);
+        let code = if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) };
+        if run.measured || code != 0 {
+            let user = usage.ru_utime.tv_sec as i64 * 1_000_000 + usage.ru_utime.tv_usec as i64;
+            let sys = usage.ru_stime.tv_sec as i64 * 1_000_000 + usage.ru_stime.tv_usec as i64;
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                run.seq,
+                run.cmd,
+                ended - run.started,
+                user,
+                sys,
+                usage.ru_maxrss,
+                code
+            );
+        }
+        if code != 0 {
+            failed = true;
+        }
+    }
+    let _ = writeln!(out, "total\t{}", now_ns() - t0);
+    let _ = out.flush();
+    if failed {
+        std::process::exit(3);
+    }
+}

@@ -1,0 +1,192 @@
+"""Sampling: warm-up, interleaved runs in random order, and stopping when the CI is tight enough.
+
+One or two "sides" (head alone, or base and head) are measured in the same launcher batches. For
+latency cases each block holds one run of every side in a fresh random order, so block i gives a
+pair (base[i], head[i]) measured side by side; rounds of blocks are added until the 99 % CI
+half-width (of the head/base ratio when comparing, of the median otherwise) reaches the target,
+or `max_runs` / `max_seconds` is hit. Throughput cases do the same with whole batches of
+back-to-back invocations as the unit, sequentially and with one worker per core.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nox_cargo.bench import stats
+from nox_cargo.bench.launcher import Batch, Command, RunRecord, cpu_count, launch
+
+Series = dict[str, list[float]]
+Progress = Callable[[int], None]  # called with the number of runs just completed
+
+LATENCY_SERIES = ("wall_ns", "user_us", "sys_us", "maxrss_kib")
+THROUGHPUT_SERIES = ("batch_ns_seq", "batch_ns_par")
+THROUGHPUT_MIN_BATCHES = 8
+THROUGHPUT_MAX_BATCHES = 30
+
+
+@dataclass(frozen=True)
+class Sampling:
+    warmup: int = 5
+    min_runs: int = 30
+    max_runs: int = 400
+    max_seconds: float = 60.0
+    target_half_width: float = 0.01  # relative
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Side:
+    """One binary being measured: a label for reports and its path."""
+
+    label: str
+    binary: Path
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    name: str
+    mode: str  # latency | throughput
+    args: tuple[str, ...]  # with {input} substituted
+    template_args: tuple[str, ...]  # as configured (what results record and compare)
+    stdin: Path | None
+    input_bytes: int
+    invocations: int
+
+    def command(self, side: Side) -> Command:
+        return Command((str(side.binary), *self.args), self.stdin)
+
+
+def case_rng(seed: int, name: str) -> random.Random:
+    return random.Random(seed * 1_000_003 + zlib.crc32(name.encode()))
+
+
+def _precision(per_side: Sequence[Sequence[float]], rng: random.Random) -> float:
+    """The stop criterion: relative CI half-width of the ratio (two sides) or the median."""
+    if len(per_side) == 2:
+        estimate = stats.bootstrap_ratio_ci(
+            per_side[0], per_side[1], rng, paired=True, resamples=400
+        )
+        return estimate.half_width
+    return stats.relative_half_width(per_side[0], rng, resamples=400)
+
+
+def measure_latency(
+    launcher: Path,
+    case: PreparedCase,
+    sides: Sequence[Side],
+    sampling: Sampling,
+    workdir: Path,
+    progress: Progress | None = None,
+) -> list[Series]:
+    """Per side: wall_ns, user_us, sys_us, maxrss_kib, index-aligned across sides (pairs)."""
+    rng = case_rng(sampling.seed, case.name)
+    commands = [case.command(s) for s in sides]
+    series: list[Series] = [{k: [] for k in LATENCY_SERIES} for _ in sides]
+    started = time.monotonic()
+    first = True
+    done = 0
+    round_size = sampling.min_runs
+    while True:
+        order: list[tuple[int, bool]] = []
+        if first:
+            for _ in range(sampling.warmup):
+                order.extend((i, False) for i in _shuffled(len(sides), rng))
+        for _ in range(round_size):
+            order.extend((i, True) for i in _shuffled(len(sides), rng))
+        batch = launch(
+            launcher,
+            commands,
+            order,
+            workdir,
+            on_record=_ticker(progress),
+            label=lambda i: f"`{sides[i].label}` in case `{case.name}`",
+        )
+        _collect(batch, series)
+        done += round_size
+        first = False
+        if done >= sampling.max_runs or time.monotonic() - started > sampling.max_seconds:
+            break
+        if done >= sampling.min_runs:
+            walls = [s["wall_ns"] for s in series]
+            if _precision(walls, rng) <= sampling.target_half_width:
+                break
+        round_size = min(sampling.max_runs - done, max(done // 2, 10))
+    return series
+
+
+def _shuffled(n: int, rng: random.Random) -> list[int]:
+    items = list(range(n))
+    rng.shuffle(items)
+    return items
+
+
+def _ticker(progress: Progress | None) -> Callable[[RunRecord], None] | None:
+    if progress is None:
+        return None
+    return lambda _record: progress(1)
+
+
+def _collect(batch: Batch, series: list[Series]) -> None:
+    # Sequential batches finish in order; sorting by seq keeps block i of every side aligned.
+    for record in sorted(batch.records, key=lambda r: r.seq):
+        side = series[record.cmd]
+        side["wall_ns"].append(float(record.wall_ns))
+        side["user_us"].append(float(record.user_us))
+        side["sys_us"].append(float(record.sys_us))
+        side["maxrss_kib"].append(float(record.maxrss_kib))
+
+
+def measure_throughput(
+    launcher: Path,
+    case: PreparedCase,
+    sides: Sequence[Side],
+    sampling: Sampling,
+    workdir: Path,
+    progress: Progress | None = None,
+) -> list[Series]:
+    """Per side: wall ns of each batch of `invocations` back-to-back runs, 1 and N workers."""
+    rng = case_rng(sampling.seed, case.name)
+    workers = cpu_count()
+    series: list[Series] = [{k: [] for k in THROUGHPUT_SERIES} for _ in sides]
+    commands = [case.command(s) for s in sides]
+    started = time.monotonic()
+
+    def one_batch(i: int, jobs: int, measured: bool) -> int:
+        batch = launch(
+            launcher,
+            [commands[i]],
+            [(0, measured)] * case.invocations,
+            workdir,
+            jobs=jobs,
+            on_record=_ticker(progress),
+            label=lambda _i: f"`{sides[i].label}` in case `{case.name}`",
+        )
+        return batch.total_ns
+
+    for i in range(len(sides)):  # warm-up batch, discarded
+        one_batch(i, 1, False)
+    blocks = 0
+    while True:
+        for key, jobs in (("batch_ns_seq", 1), ("batch_ns_par", workers)):
+            for i in _shuffled(len(sides), rng):
+                series[i][key].append(float(one_batch(i, jobs, True)))
+        blocks += 1
+        if blocks >= THROUGHPUT_MAX_BATCHES or time.monotonic() - started > sampling.max_seconds:
+            break
+        if blocks >= THROUGHPUT_MIN_BATCHES:
+            seq = [s["batch_ns_seq"] for s in series]
+            if _precision(seq, rng) <= sampling.target_half_width:
+                break
+    return series
+
+
+def expected_runs(case: PreparedCase, sides: int, sampling: Sampling) -> int:
+    """Upper bound of runs, for the progress bar's total."""
+    if case.mode == "throughput":
+        return sides * case.invocations * (1 + 2 * THROUGHPUT_MAX_BATCHES)
+    return sides * sampling.max_runs

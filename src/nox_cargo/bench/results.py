@@ -1,0 +1,185 @@
+"""The raw result document: every sample of every case, the sizes, and the environment.
+
+Written to `<report_dir>/bench/results.json` on every run and, with `--save FILE`, as a baseline
+for later `--baseline FILE` comparisons. Reading one back checks it thoroughly: a corrupt,
+truncated or foreign file is a clear error naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nox_cargo.errors import NoxCargoError
+from nox_cargo.fsutil import atomic_write_text
+
+SCHEMA_VERSION = 1
+KIND = "nox-cargo-bench"
+
+
+class BaselineError(NoxCargoError):
+    """A saved bench result cannot be used."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One measured binary."""
+
+    label: str  # "head" | "base"
+    ref: str  # git commit (or ref) it was built from
+    binary: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    mode: str  # latency | throughput
+    args: tuple[str, ...]
+    input_bytes: int
+    invocations: int
+    workers: int
+    head: dict[str, tuple[float, ...]]
+    base: dict[str, tuple[float, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class SizeEntry:
+    kind: str  # binary | wasm | image
+    name: str
+    bytes: int
+    source: str  # the manifest it was read from
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    created: str
+    fingerprint: dict[str, str]
+    head: Subject
+    cases: tuple[CaseResult, ...]
+    sizes: tuple[SizeEntry, ...] = ()
+    comparison: str = "none"  # none | interleaved | baseline
+    base: Subject | None = None
+    base_fingerprint: dict[str, str] | None = None
+    base_sizes: tuple[SizeEntry, ...] = ()
+    baseline_file: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        document = {"schema_version": SCHEMA_VERSION, "kind": KIND, **asdict(self)}
+        return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(path, self.to_json())
+
+
+def load_baseline(path: Path) -> BenchRun:
+    """Read a saved result; every defect names the file and says what to do."""
+    fix = f"re-create it with `nox -s bench -- --save {path}` on the base revision."
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(f"The baseline file {path} does not exist.", fix) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"Cannot read the baseline file {path}: {exc}.", fix) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(
+            f"The baseline file {path} is corrupt or truncated: not valid JSON ({exc.msg} at "
+            f"line {exc.lineno}, column {exc.colno}).",
+            fix,
+        ) from None
+    if not isinstance(document, dict) or document.get("kind") != KIND:
+        found = document.get("kind") if isinstance(document, dict) else None
+        raise BaselineError(
+            f"{path} is not a nox-cargo bench result (its `kind` is {found!r}, expected {KIND!r}).",
+            fix,
+        )
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise BaselineError(
+            f"The baseline file {path} has schema_version {document.get('schema_version')!r}; "
+            f"this nox-cargo reads schema_version {SCHEMA_VERSION}.",
+            fix,
+        )
+    try:
+        return _parse(document)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(
+            f"The baseline file {path} does not have the expected structure ({exc!r}).", fix
+        ) from None
+
+
+def _strs(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise TypeError("expected an object of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _series(value: Any) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError("expected an object of sample lists")
+    out: dict[str, tuple[float, ...]] = {}
+    for key, samples in value.items():
+        if not isinstance(samples, list) or not samples:
+            raise ValueError(f"series {key!r} has no samples")
+        numbers = []
+        for s in samples:
+            if isinstance(s, bool) or not isinstance(s, int | float) or not math.isfinite(s):
+                raise ValueError(f"series {key!r} holds a non-number {s!r}")
+            numbers.append(float(s))
+        out[str(key)] = tuple(numbers)
+    return out
+
+
+def _subject(value: Any) -> Subject:
+    return Subject(
+        label=str(value["label"]),
+        ref=str(value["ref"]),
+        binary=str(value["binary"]),
+        size=int(value["size"]),
+        sha256=str(value["sha256"]),
+    )
+
+
+def _sizes(value: Any) -> tuple[SizeEntry, ...]:
+    return tuple(
+        SizeEntry(str(s["kind"]), str(s["name"]), int(s["bytes"]), str(s["source"])) for s in value
+    )
+
+
+def _parse(d: dict[str, Any]) -> BenchRun:
+    cases = []
+    for c in d["cases"]:
+        cases.append(
+            CaseResult(
+                name=str(c["name"]),
+                mode=str(c["mode"]),
+                args=tuple(str(a) for a in c["args"]),
+                input_bytes=int(c["input_bytes"]),
+                invocations=int(c["invocations"]),
+                workers=int(c["workers"]),
+                head=_series(c["head"]),
+                base=_series(c["base"]) if c.get("base") is not None else None,
+            )
+        )
+    if not cases:
+        raise ValueError("no cases")
+    return BenchRun(
+        created=str(d["created"]),
+        fingerprint=_strs(d["fingerprint"]),
+        head=_subject(d["head"]),
+        cases=tuple(cases),
+        sizes=_sizes(d.get("sizes", [])),
+        comparison=str(d.get("comparison", "none")),
+        base=_subject(d["base"]) if d.get("base") else None,
+        base_fingerprint=_strs(d["base_fingerprint"]) if d.get("base_fingerprint") else None,
+        base_sizes=_sizes(d.get("base_sizes", [])),
+        baseline_file=str(d.get("baseline_file", "")),
+        settings=dict(d.get("settings", {})),
+    )

@@ -1,0 +1,172 @@
+"""Robust statistics for benchmark samples: median, MAD, IQR, bootstrap confidence intervals.
+
+Pure Python and deterministic: every bootstrap takes a seeded `random.Random`, so the same
+samples give the same interval. Timings are skewed (a few runs are hit by a neighbour's burst),
+so everything is built on medians; a bare mean is never reported.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_CONFIDENCE = 0.99
+DEFAULT_RESAMPLES = 2000
+
+Verdict = Literal["regression", "improvement", "unchanged", "inconclusive"]
+
+
+def median(values: Sequence[float]) -> float:
+    if not values:
+        raise ValueError("median of no samples")
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default, "type 7")."""
+    if not values:
+        raise ValueError("quantile of no samples")
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile {q} outside [0, 1]")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mad(values: Sequence[float]) -> float:
+    """Median absolute deviation from the median (unscaled)."""
+    centre = median(values)
+    return median([abs(v - centre) for v in values])
+
+
+def iqr(values: Sequence[float]) -> float:
+    return quantile(values, 0.75) - quantile(values, 0.25)
+
+
+def _percentile_interval(estimates: list[float], confidence: float) -> tuple[float, float]:
+    estimates.sort()
+    alpha = (1.0 - confidence) / 2.0
+    return quantile(estimates, alpha), quantile(estimates, 1.0 - alpha)
+
+
+def bootstrap_median_ci(
+    values: Sequence[float],
+    rng: random.Random,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median."""
+    if len(values) < 2:
+        only = median(values)
+        return only, only
+    data = list(values)
+    n = len(data)
+    estimates = [median(rng.choices(data, k=n)) for _ in range(resamples)]
+    return _percentile_interval(estimates, confidence)
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """head/base ratio of medians with its bootstrap interval (1.05 = head 5 % slower/larger)."""
+
+    ratio: float
+    low: float
+    high: float
+    paired: bool
+    n_base: int
+    n_head: int
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2.0
+
+
+def bootstrap_ratio_ci(
+    base: Sequence[float],
+    head: Sequence[float],
+    rng: random.Random,
+    paired: bool,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+) -> RatioEstimate:
+    """Interval of median(head)/median(base).
+
+    `paired`: base[i] and head[i] were measured side by side (same interleaved block), so pairs
+    are resampled together and a burst of noise that hit both cancels out. Otherwise (a saved
+    baseline from another run) the two samples are resampled independently.
+    """
+    if not base or not head:
+        raise ValueError("a ratio needs samples on both sides")
+    if paired and len(base) != len(head):
+        raise ValueError("paired samples must have the same length")
+    point = _ratio(median(head), median(base))
+    estimates: list[float] = []
+    if paired:
+        n = len(base)
+        indices = range(n)
+        for _ in range(resamples):
+            pick = rng.choices(indices, k=n)
+            estimates.append(
+                _ratio(median([head[i] for i in pick]), median([base[i] for i in pick]))
+            )
+    else:
+        b, h = list(base), list(head)
+        for _ in range(resamples):
+            estimates.append(
+                _ratio(median(rng.choices(h, k=len(h))), median(rng.choices(b, k=len(b))))
+            )
+    low, high = _percentile_interval(estimates, confidence)
+    return RatioEstimate(point, low, high, paired, len(base), len(head))
+
+
+def _ratio(head: float, base: float) -> float:
+    if base <= 0:
+        return math.inf if head > 0 else 1.0
+    return head / base
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    estimate: RatioEstimate
+    detectable: float  # the smallest relative change this run could have called (0.05 = 5 %)
+    reason: str
+
+
+def decide(estimate: RatioEstimate, floor: float, threshold: float) -> Decision:
+    """The gate for a timing metric (smaller is better).
+
+    Regression: the whole interval lies above 1 + floor AND the point estimate is at least
+    1 + threshold. Improvement: the mirror image. Anything else is unchanged: the run cannot
+    tell, or the change is too small to matter.
+    """
+    r, lo, hi = estimate.ratio, estimate.low, estimate.high
+    # A change d is called when d - half_width > floor and d >= threshold.
+    detectable = max(threshold, floor + estimate.half_width)
+    if lo > 1.0 + floor and r >= 1.0 + threshold:
+        verdict: Verdict = "regression"
+        reason = f"CI [{lo:.3f}, {hi:.3f}] above {1 + floor:.3f} and ratio >= {1 + threshold:.3f}"
+    elif hi < 1.0 - floor and r <= 1.0 - threshold:
+        verdict = "improvement"
+        reason = f"CI [{lo:.3f}, {hi:.3f}] below {1 - floor:.3f} and ratio <= {1 - threshold:.3f}"
+    else:
+        verdict = "unchanged"
+        reason = f"CI [{lo:.3f}, {hi:.3f}] does not clear the {floor:.0%}/{threshold:.0%} gate"
+    return Decision(verdict, estimate, detectable, reason)
+
+
+def relative_half_width(values: Sequence[float], rng: random.Random, resamples: int = 500) -> float:
+    """Half-width of the 99 % interval of the median, relative to the median (stop criterion)."""
+    centre = median(values)
+    if centre <= 0:
+        return 0.0
+    low, high = bootstrap_median_ci(values, rng, resamples=resamples)
+    return (high - low) / 2.0 / centre

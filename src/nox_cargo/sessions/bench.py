@@ -1,0 +1,54 @@
+"""`bench`: measure the host release binary, compare with a base, gate regressions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nox
+
+from nox_cargo.bench.runner import bench_target, run_bench
+from nox_cargo.errors import NoxCargoError
+from nox_cargo.project import Project
+from nox_cargo.sessions.stage import add_session, parser, run_stage
+
+
+def _body(project: Project, args: argparse.Namespace) -> object:
+    return run_bench(
+        project,
+        base_ref=args.base,
+        baseline_path=args.baseline,
+        save_path=args.save,
+    )
+
+
+def define_bench(project: Project) -> None:
+    p = parser(
+        "bench",
+        "Benchmark the host release binary (startup, workloads, throughput, peak RSS, sizes); "
+        "with --base or --baseline, fail on a regression.",
+    )
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="git ref to build in a worktree and measure interleaved with the head (reliable)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="compare with a result saved by --save (cross-run: less reliable than --base)",
+    )
+    p.add_argument("--save", type=Path, metavar="FILE", help="save this result as a baseline")
+    try:
+        target_id: str | None = bench_target(project.config)
+    except NoxCargoError:
+        target_id = None  # the session reports the config problem when it runs
+    ids = {t.id for t in project.config.target_registry}
+    requires = [f"build(target={target_id})"] if target_id in ids else None
+
+    def bench(session: nox.Session) -> None:
+        """Benchmark the host release binary; --base REF compares interleaved and gates."""
+        run_stage(session, "bench", _body, p, project.root)
+
+    add_session(bench, "bench", requires=requires)

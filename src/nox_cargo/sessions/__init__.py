@@ -12,6 +12,7 @@ import nox
 from nox_cargo import doctor, lint, testing
 from nox_cargo.console import get_console
 from nox_cargo.project import Project
+from nox_cargo.sessions.bench import define_bench
 from nox_cargo.sessions.build import define_build
 from nox_cargo.sessions.docker import define_docker
 from nox_cargo.sessions.package import define_package
@@ -121,6 +122,7 @@ DEFINERS = [
     define_build,
     define_package,
     define_wasm,
+    define_bench,
     define_docker,
     define_workflows,
 ]

@@ -51,7 +51,8 @@ def built(
     require_tool("wasm-opt", "gzip", "cargo")
     root = make_project(tmp_path_factory.mktemp("wasm") / "project", CONFIG)
     (root / "smoke.txt").write_text(SMOKE_TEXT)
-    done = run_nox(root, "-s", SESSION)
+    summary = root / "step-summary.md"
+    done = run_nox(root, "-s", SESSION, env={"GITHUB_STEP_SUMMARY": str(summary)})
     return root, done
 
 
@@ -80,6 +81,10 @@ def test_builds_optimizes_runs_and_passes_the_gate(built: tuple[Path, Any]) -> N
     assert manifest["sha256"] == data["sha256"]
     assert manifest["sizes"] == data["sizes"]
     assert "rustc" in manifest["toolchain"]
+    summary = (root / "step-summary.md").read_text()
+    assert "within budget" in summary
+    assert "| raw | 307200 B (300.0 KiB) |" in summary
+    assert "weft_wasm::main" in summary
 
 
 def test_figures_equal_wc_and_gzip_cli(built: tuple[Path, Any]) -> None:

@@ -605,7 +605,7 @@ def wasm_stage_rows(facts: doctor.Facts) -> Iterable[doctor.Row]:
         chosen = default if default in with_std else (with_std[0] if with_std else None)
         yield doctor.Row(
             "wasm",
-            f"wasm({triple}) toolchain",
+            f"toolchain for {triple}",
             chosen is not None,
             f"{chosen.describe()} as {chosen.triple_name(triple)}" if chosen else "none",
             ""

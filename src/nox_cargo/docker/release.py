@@ -79,6 +79,9 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
             'set [tool.nox-cargo.docker] registry = "ghcr.io/<owner>".',
         )
     eng = engine.probe()
+    stale = manifest_path(project.dist_dir, platform)
+    with locked(project.dist_dir):
+        stale.unlink(missing_ok=True)  # only a run whose checks all pass records an image
     console = get_console()
     dist_dir = project.dist_dir
     build = BuildManifest.load(dist_dir, target_id)

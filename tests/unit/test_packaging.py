@@ -14,7 +14,7 @@ import pytest
 
 from nox_cargo import manifest as mf
 from nox_cargo.config import load
-from nox_cargo.errors import ConfigError
+from nox_cargo.errors import ConfigError, Unavailable
 from nox_cargo.manifest import Artifact, BuildManifest
 from nox_cargo.packaging import archive, checksums, release
 from nox_cargo.packaging.verify import verify
@@ -269,3 +269,12 @@ def test_stale_sidecar_is_removed_before_a_different_archive_lands(tmp_path: Pat
 def test_bad_package_config_names_the_key(override: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         load(None, {}, [override])
+
+
+def test_no_build_manifest_means_the_build_was_skipped(tmp_path: Path) -> None:
+    with pytest.raises(Unavailable, match="no build of x86_64-macos"):
+        release.load_build(tmp_path, "x86_64-macos", "package")
+    (tmp_path / "x86_64-macos").mkdir()
+    (tmp_path / "x86_64-macos" / "build-manifest.json").write_text("{not json")
+    with pytest.raises(mf.ManifestError, match="corrupt"):
+        release.load_build(tmp_path, "x86_64-macos", "package")

@@ -14,6 +14,7 @@ from nox_cargo.docker import checks, context, engine, image
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
 from nox_cargo.fsutil import locked
 from nox_cargo.manifest import BuildManifest
+from nox_cargo.packaging.release import load_build
 from nox_cargo.process import run
 from nox_cargo.project import Project
 
@@ -84,7 +85,7 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
         stale.unlink(missing_ok=True)  # only a run whose checks all pass records an image
     console = get_console()
     dist_dir = project.dist_dir
-    build = BuildManifest.load(dist_dir, target_id)
+    build = load_build(dist_dir, target_id, f"put in the {platform} image")
     binary = _binary(project, build)
     artifact = build.artifact(binary)
     if artifact.format != "elf" or not artifact.static:

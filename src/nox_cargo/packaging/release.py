@@ -16,7 +16,7 @@ from typing import Any
 
 from nox_cargo import git
 from nox_cargo import manifest as mf
-from nox_cargo.errors import ConfigError, NoxCargoError
+from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
 from nox_cargo.fsutil import atomic_write_bytes, locked
 from nox_cargo.manifest import BuildManifest, ManifestError
 from nox_cargo.packaging import archive, checksums
@@ -42,6 +42,23 @@ class Packaged:
     size: int
     binary: str
     entries: tuple[str, ...]
+
+
+def load_build(dist_dir: Path, target_id: str, stage: str) -> BuildManifest:
+    """The target's build manifest; none at all means its build was skipped on this machine.
+
+    nox runs a session even when the `build(target=…)` it requires was skipped, so a missing
+    manifest is this machine's limit (skipped here, a failure under CI/--strict); a corrupt or
+    stale one is an error.
+    """
+    if not BuildManifest.path_for(dist_dir, target_id).is_file():
+        raise Unavailable(
+            f"There is no build of {target_id} in {dist_dir} to {stage} "
+            f"(`build(target={target_id})` was skipped or has not run).",
+            f'run `nox -s "build(target={target_id})"` on a machine that can build it '
+            "(`nox -s doctor` shows what this one lacks), or gather its dist/ here.",
+        )
+    return BuildManifest.load(dist_dir, target_id)
 
 
 def archive_name(
@@ -127,7 +144,7 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
     epoch = git.source_date_epoch(project.root, project.environ)
     extra = read_extra_files(project)
     with locked(dist_dir):
-        build = BuildManifest.load(dist_dir, target_id)
+        build = load_build(dist_dir, target_id, "package")
         fmt: archive.Format = "zip" if is_windows(build.triple) else project.config.package.format
         done: list[Packaged] = []
         records: list[dict[str, Any]] = []

@@ -245,3 +245,21 @@ def test_missing_wasmtime_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(Unavailable) as info:
         runtime.load_wasmtime()
     assert info.value.hint == "pip install wasmtime"
+
+
+def test_doctor_row_names_the_toolchain_the_stage_would_use(tmp_path: Path) -> None:
+    from nox_cargo import doctor
+
+    facts = doctor.Facts(fake_project(tmp_path))
+    stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
+    debian = toolchain("1.63.0", ("wasm32-wasi",))
+    facts.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)
+    rows = {row.item: row for row in wasm_stage.wasm_stage_rows(facts)}
+    row = rows["toolchain for wasm32-wasip1"]
+    assert row.ok
+    assert "rustc 1.63.0" in row.detail
+    assert row.detail.endswith("as wasm32-wasi")
+    facts.__dict__.update(toolchains=[stable])
+    row = {r.item: r for r in wasm_stage.wasm_stage_rows(facts)}["toolchain for wasm32-wasip1"]
+    assert not row.ok
+    assert "rustup target add wasm32-wasip1" in row.fix

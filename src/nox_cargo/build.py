@@ -41,6 +41,7 @@ from nox_cargo.strategies import (
     candidates,
     explain,
     first_plan,
+    grouped,
     order_for,
 )
 
@@ -182,7 +183,8 @@ def _prepare(plan: Plan) -> Rejection | None:
             return Rejection(
                 plan.strategy,
                 f"`{' '.join(argv)}` failed ({why})",
-                f"`{' '.join(argv)}` on a machine with network access",
+                # The same words as native's fix, so the list of fixes names it once.
+                f"`rustup target add {plan.cargo_triple}`",
             )
     return None
 
@@ -383,8 +385,7 @@ def target_rows(facts: Facts) -> Iterable[Row]:
         )
         if plan is None:
             message, fix = explain(target, rejections)
-            detail = "; ".join(f"{r.strategy}: {r.missing}" for r in rejections)
-            yield Row("build", item, False, detail or message, fix)
+            yield Row("build", item, False, "; ".join(grouped(rejections)) or message, fix)
             continue
         if plan.linker is not None:
             try:
@@ -393,13 +394,16 @@ def target_rows(facts: Facts) -> Iterable[Row]:
                 yield Row("build", item, False, f"{plan.strategy}: {exc.message}", exc.hint or "")
                 continue
         if plan.prepare:
-            # rustup must download the std first: possible, but not known to work offline.
+            # The std must be downloaded first: possible, but not known to work (offline?).
+            prepare = " ".join(plan.prepare[0])
+            before = "; ".join(grouped(rejections))
             yield Row(
                 "build",
                 item,
                 None,
-                f"{plan.strategy} only after `{' '.join(plan.prepare[0])}` (a download)",
-                f"`{' '.join(plan.prepare[0])}`",
+                (f"{before}; " if before else "") + f"{plan.strategy} runs `{prepare}` first "
+                "(a download)",
+                rejections[0].fix if rejections else f"`{prepare}`",
             )
             continue
         yield Row("build", item, True, f"{plan.strategy}: {plan.reason}")

@@ -357,9 +357,17 @@ def first_plan(
     return None, rejections
 
 
+def grouped(rejections: Sequence[Rejection]) -> list[str]:
+    """`native, rustup, cross: needs a macOS runner: macos-14`: one line per distinct reason."""
+    by_reason: dict[str, list[str]] = {}
+    for r in rejections:
+        by_reason.setdefault(r.missing, []).append(r.strategy)
+    return [f"{', '.join(names)}: {missing}" for missing, names in by_reason.items()]
+
+
 def explain(target: Target, rejections: Sequence[Rejection]) -> tuple[str, str]:
     """(message, fix) of a target no strategy can build here: every strategy's reason."""
-    lines = [f"{r.strategy}: {r.missing}" for r in rejections]
+    lines = grouped(rejections)
     first = rejections[0].missing if rejections else "no build strategy is configured"
     message = f"Cannot build {target.id} ({target.triple}) here: {first}.\n" + "\n".join(
         f"  - {line}" for line in lines

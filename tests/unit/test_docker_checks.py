@@ -121,3 +121,33 @@ def test_docker_defaults() -> None:
     config = load(None, {}, []).docker
     assert config.platforms == {"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-musl"}
     assert config.size_budget == 20_000_000
+
+
+def test_push_tags_under_the_registry_then_pushes_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def fake_run(argv: list[str], **kwargs: object) -> object:
+        calls.append(list(argv))
+        stdout = '["ghcr.io/me/weft@sha256:' + "a" * 64 + '"]' if "inspect" in argv else ""
+        return type("Done", (), {"stdout": stdout, "ok": True})()
+
+    monkeypatch.setattr(image, "run", fake_run)
+    digests = image.push("sha256:id", ["weft:0.3.0", "weft:0.3.0-amd64"], "ghcr.io/me")
+    assert calls[:4] == [
+        ["docker", "tag", "sha256:id", "ghcr.io/me/weft:0.3.0"],
+        ["docker", "push", "ghcr.io/me/weft:0.3.0"],
+        ["docker", "tag", "sha256:id", "ghcr.io/me/weft:0.3.0-amd64"],
+        ["docker", "push", "ghcr.io/me/weft:0.3.0-amd64"],
+    ]
+    assert digests == {"ghcr.io/me/weft": "sha256:" + "a" * 64}
+
+
+def test_push_without_a_registry_is_a_config_error_before_anything_runs(tmp_path: Path) -> None:
+    from nox_cargo.docker.release import build_platform
+    from nox_cargo.project import Project
+
+    project = Project(tmp_path, load(None, {}, []), None, {})
+    with pytest.raises(ConfigError, match=r"docker\.registry"):
+        build_platform(project, "linux/amd64", push=True)
+    with pytest.raises(ConfigError, match=r"not in `docker\.platforms`"):
+        build_platform(project, "linux/s390x", push=False)

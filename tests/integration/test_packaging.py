@@ -78,6 +78,7 @@ def test_package_checksums_verify_pass_sha256sum_unzip_and_tar(
         assert done.returncode == 0, done.stdout[-4000:]
     done = run_nox(project, "-s", "checksums", "verify", env=env_for(target_dir))
     assert done.returncode == 0, done.stdout[-4000:]
+    assert "not compared" not in done.stdout  # the manifest keeps every format's archive
     dist = project / "dist"
     names = sorted(p.name for p in checksums.archives_in(dist))
     assert names == sorted(f"weft-0.3.0-{TARGET}.{fmt}" for fmt in FORMATS)

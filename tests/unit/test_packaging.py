@@ -278,3 +278,11 @@ def test_no_build_manifest_means_the_build_was_skipped(tmp_path: Path) -> None:
     (tmp_path / "x86_64-macos" / "build-manifest.json").write_text("{not json")
     with pytest.raises(mf.ManifestError, match="corrupt"):
         release.load_build(tmp_path, "x86_64-macos", "package")
+
+
+def test_write_sums_writes_a_missing_sidecar_from_the_bytes(tmp_path: Path) -> None:
+    archive_path = package_by_hand(tmp_path)
+    sidecar = checksums.sidecar_path(archive_path)
+    sidecar.unlink()
+    checksums.write_sums(tmp_path)
+    assert checksums.read(sidecar) == {archive_path.name: mf.sha256_file(archive_path)}

@@ -86,7 +86,7 @@ def archives_in(dist_dir: Path) -> list[Path]:
 
 
 def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
-    """Rewrite SHA256SUMS from the archives dist/ holds, re-hashed now.
+    """Rewrite SHA256SUMS from the archives dist/ holds, re-hashed now (and missing sidecars).
 
     An archive whose sidecar disagrees with its bytes is refused: SHA256SUMS must never bless a
     file that changed after it was packaged.
@@ -95,7 +95,9 @@ def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
     for archive in archives_in(dist_dir):
         digest = sha256_file(archive)
         sidecar = sidecar_path(archive)
-        if sidecar.is_file():
+        if not sidecar.is_file():  # gathered without one: write it from the bytes
+            write_sidecar(archive, digest)
+        else:
             recorded = read(sidecar).get(archive.name)
             if recorded != digest:
                 raise ChecksumError(

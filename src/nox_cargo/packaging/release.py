@@ -182,6 +182,7 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
                     ],
                 }
             )
+        records += _kept_records(dist_dir, target_id, {r["name"] for r in records})
         mf.write(
             manifest_path(dist_dir, target_id),
             KIND,
@@ -195,11 +196,35 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
                 "python": platform.python_version(),
                 "zlib": zlib.ZLIB_RUNTIME_VERSION,
                 "rustc": build.toolchain,
-                "archives": records,
+                "archives": sorted(records, key=lambda r: str(r["name"])),
             },
         )
         checksums.write_sums(dist_dir)
     return done
+
+
+def _kept_records(dist_dir: Path, target_id: str, replaced: set[str]) -> list[dict[str, Any]]:
+    """Records of the target's other archives (another format) that are still in dist/ intact."""
+    path = manifest_path(dist_dir, target_id)
+    try:
+        document = mf.read(path, KIND, f"package(target={target_id})")
+        records = list(document["archives"])
+    except (NoxCargoError, KeyError, TypeError):
+        return []
+    kept = []
+    for record in records:
+        try:
+            name, digest = str(record["name"]), str(record["sha256"])
+        except (KeyError, TypeError):
+            continue
+        archive_path = dist_dir / name
+        if (
+            name not in replaced
+            and archive_path.is_file()
+            and mf.sha256_file(archive_path) == digest
+        ):
+            kept.append(record)
+    return kept
 
 
 def load_manifests(dist_dir: Path) -> dict[str, dict[str, Any]]:

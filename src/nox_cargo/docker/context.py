@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,9 +27,18 @@ def parent_dir(report_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def staged(
-    report_dir: Path, dockerfile: Path, dist_dir: Path, build: BuildManifest, binary: str
+    report_dir: Path,
+    dockerfile: Path,
+    dist_dir: Path,
+    build: BuildManifest,
+    binary: str,
+    epoch: int,
 ) -> Iterator[Path]:
-    """Yield a context dir with `Dockerfile` and `app` (the build's bytes, sha256-checked)."""
+    """Yield a context dir with `Dockerfile` and `app` (the build's bytes, sha256-checked).
+
+    `app` gets mtime SOURCE_DATE_EPOCH: COPY keeps it, so the image's layer is the same bytes on
+    every run.
+    """
     if not dockerfile.is_file():
         raise ConfigError(
             f"The Dockerfile template {dockerfile} (`docker.dockerfile`) does not exist.",
@@ -45,6 +55,7 @@ def staged(
     directory = Path(tempfile.mkdtemp(prefix="context-", dir=parent_dir(report_dir)))
     try:
         atomic_write_bytes(directory / BINARY_IN_CONTEXT, data, mode=0o755)
+        os.utime(directory / BINARY_IN_CONTEXT, (epoch, epoch))
         atomic_write_bytes(directory / "Dockerfile", dockerfile.read_bytes())
         atomic_write_bytes(directory / ".dockerignore", b"*\n!app\n!Dockerfile\n")
         yield directory

@@ -67,6 +67,7 @@ class Built:
     user: str
     entrypoint: tuple[str, ...]
     labels: Mapping[str, str]
+    layers: tuple[str, ...] = ()
 
 
 def build(
@@ -107,6 +108,7 @@ def inspect(image: str) -> Built:
             user=config.get("User") or "",
             entrypoint=tuple(config.get("Entrypoint") or ()),
             labels=dict(config.get("Labels") or {}),
+            layers=tuple((data.get("RootFS") or {}).get("Layers") or ()),
         )
     except (json.JSONDecodeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise NoxCargoError(

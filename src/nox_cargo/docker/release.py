@@ -126,7 +126,7 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
     tag_list = image.tags(name, build.version, build.git_commit, arch, primary)
     dockerfile = (project.base_dir / config.dockerfile).resolve()
     report_dir = project.report_dir
-    with context.staged(report_dir, dockerfile, dist_dir, build, binary) as ctx:
+    with context.staged(report_dir, dockerfile, dist_dir, build, binary, epoch) as ctx:
         built = image.build(eng, ctx, platform, tag_list, oci)
     if (built.os, built.arch) != (_os, arch):
         for tag in tag_list:
@@ -159,6 +159,7 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
                 "image_id": built.image_id,
                 "repo_digests": digests,
                 "size": built.size,
+                "layers": list(built.layers),
                 "tags": tag_list,
                 "pushed": sorted(f"{config.registry}/{t}" for t in tag_list) if push else [],
                 "binary": binary,

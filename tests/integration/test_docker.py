@@ -3,6 +3,7 @@ its smoke command under hard restrictions, as 65532, holds no shell, and meets t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import tarfile
@@ -128,12 +129,33 @@ def test_the_filesystem_holds_the_binary_and_no_shell(
         docker("rm", container)
     with tarfile.open(exported) as tar:
         members = {m.name.rstrip("/"): m for m in tar.getmembers()}
+        app = tar.extractfile("app")
+        assert app is not None
+        app_sha256 = hashlib.sha256(app.read()).hexdigest()
     assert "bin/sh" not in members and "bin" not in members
     files = {name for name, m in members.items() if m.isreg() and m.size > 0}
     assert files == {"app"}
     binary = project / "dist" / TARGET / "weft"
     assert members["app"].size == binary.stat().st_size
     assert members["app"].mode & 0o777 == 0o755
+    build = json.loads((project / "dist" / TARGET / "build-manifest.json").read_text())
+    assert app_sha256 == build["artifacts"][0]["sha256"]  # the build's exact bytes
+
+
+def test_rebuilding_gives_the_same_layer(
+    imaged: tuple[Path, dict[str, object]], built: tuple[Path, Path]
+) -> None:
+    project, manifest = imaged
+    _, target_dir = built
+    tags = [str(tag) for tag in manifest["tags"]]  # type: ignore[attr-defined]
+    assert docker("image", "rm", *tags).returncode == 0  # no cached layer to reuse
+    done = run_nox(project, "-s", SESSION, env=env_for(target_dir))
+    assert done.returncode == 0, done.stdout[-4000:]
+    again = json.loads(
+        (project / "dist" / "docker" / "linux-amd64" / "image-manifest.json").read_text()
+    )
+    assert again["layers"] == manifest["layers"]
+    assert len(again["layers"]) == 1
 
 
 def test_the_image_meets_the_size_checks(

@@ -8,18 +8,23 @@ import nox
 
 from nox_cargo.docker import doctor_rows
 from nox_cargo.docker.release import build_platform
+from nox_cargo.errors import ConfigError
 from nox_cargo.project import Project
 from nox_cargo.sessions.stage import Define, define_matrix, parser, run_stage
 
 _ROWS = doctor_rows  # imported for its `nox -s doctor` rows
 
 
-def _build_requirement(project: Project, platform: str) -> list[str]:
-    name = f"build(target={project.config.docker.platforms[platform]})"
-    return [name] if name in nox.registry.get() else []
-
-
 def define_docker(project: Project) -> None:
+    known = {t.id for t in project.config.target_registry}
+    for platform, target_id in project.config.docker.platforms.items():
+        if target_id not in known:
+            raise ConfigError(
+                f"`docker.platforms` maps {platform} to target {target_id!r}, which is not in "
+                f"the target registry ({', '.join(sorted(known))}).",
+                "use one of those ids, or add the target as a [[tool.nox-cargo.targets]] table.",
+            )
+
     def make(platform: str) -> Define:
         name = f"docker(platform={platform})"
         p = parser(name, "Build the FROM scratch image of the built binary and check it.")
@@ -43,5 +48,5 @@ def define_docker(project: Project) -> None:
         list(project.config.docker.platforms),
         "Build, check and tag the FROM scratch image of the release binary",
         make,
-        requires=lambda platform: _build_requirement(project, platform),
+        requires=lambda platform: [f"build(target={project.config.docker.platforms[platform]})"],
     )

@@ -68,12 +68,6 @@ def _verify(project: Project, args: argparse.Namespace) -> None:
     )
 
 
-def build_requirement(target_id: str) -> list[str]:
-    """`build(target=…)` as a nox requirement, once the build stage has registered it."""
-    name = f"build(target={target_id})"
-    return [name] if name in nox.registry.get() else []
-
-
 def define_package(project: Project) -> None:
     def make(target_id: str) -> Define:
         name = f"package(target={target_id})"
@@ -90,7 +84,7 @@ def define_package(project: Project) -> None:
         [t.id for t in project.config.target_registry],
         "Archive a target's built binary with README, LICENSE, CHANGELOG and checksums",
         make,
-        requires=build_requirement,
+        requires=lambda target_id: [f"build(target={target_id})"],
     )
 
     p_sums = parser("checksums", "Rewrite dist/SHA256SUMS from the archives dist/ holds.")

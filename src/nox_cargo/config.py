@@ -427,6 +427,18 @@ class BenchConfig:
         default=None, metadata=_doc("absolute limit for each Docker image's size")
     )
     seed: int = field(default=20240601, metadata=_doc("seed of run order and bootstrap"))
+    base: str = field(
+        default="",
+        metadata=_doc(
+            "git ref to build in a worktree and measure interleaved with the head (`--base`)"
+        ),
+    )
+    baseline: Path | None = field(
+        default=None, metadata=_doc("saved result to compare with (`--baseline`, cross-run)")
+    )
+    save: Path | None = field(
+        default=None, metadata=_doc("write this run's result there as a baseline (`--save`)")
+    )
 
     def __post_init__(self) -> None:
         if self.target and not TARGET_ID.match(self.target):
@@ -446,6 +458,8 @@ class BenchConfig:
                 raise _Invalid(key, "must be a percentage in [0, 100)")
         if self.noise_floor_percent > self.threshold_percent:
             raise _Invalid("noise-floor-percent", "cannot exceed threshold-percent")
+        if self.base and self.baseline is not None:
+            raise _Invalid("base", "give `base` or `baseline`, not both")
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,15 @@ class Row:
     spread: float | None = None  # head MAD, same unit
     ci: tuple[float, float] | None = None  # head/base ratio CI, or the head median's CI
     ci_is_ratio: bool = False
+    ratio: float | None = None  # the gate's point estimate (median of pair ratios when paired)
     verdict: str = "measured"
     detectable: float | None = None
     note: str = ""
 
     @property
     def delta(self) -> float | None:
+        if self.ratio is not None:
+            return self.ratio - 1 if self.better == "smaller" else 1 / self.ratio - 1
         if self.base is None or self.base == 0:
             return None
         return (self.head - self.base) / self.base
@@ -142,6 +145,7 @@ def _timing_row(
         spread=spread,
         ci=(estimate.low, estimate.high),
         ci_is_ratio=True,
+        ratio=estimate.ratio,
         verdict=verdict,
         detectable=decision.detectable,
         note=note,
@@ -219,8 +223,17 @@ def _latency_rows(
                 note="input size / median wall time",
             )
         )
-    if not b:
-        rows.append(Row(case.name, "runs", "", "bigger", float(len(h["wall_ns"])), verdict="info"))
+    rows.append(
+        Row(
+            case.name,
+            "runs",
+            "",
+            "bigger",
+            float(len(h["wall_ns"])),
+            base=float(len(b["wall_ns"])) if b else None,
+            verdict="info",
+        )
+    )
     return rows
 
 
@@ -290,6 +303,7 @@ def _throughput_rows(
                 base=base_rate,
                 ci=ci,
                 ci_is_ratio=timing.ci_is_ratio,
+                ratio=timing.ratio,
                 verdict=timing.verdict,
                 detectable=timing.detectable,
                 note=timing.note,

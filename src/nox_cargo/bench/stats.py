@@ -97,27 +97,26 @@ def bootstrap_ratio_ci(
     confidence: float = DEFAULT_CONFIDENCE,
     resamples: int = DEFAULT_RESAMPLES,
 ) -> RatioEstimate:
-    """Interval of median(head)/median(base).
+    """The head/base ratio with its percentile bootstrap interval.
 
-    `paired`: base[i] and head[i] were measured side by side (same interleaved block), so pairs
-    are resampled together and a burst of noise that hit both cancels out. Otherwise (a saved
-    baseline from another run) the two samples are resampled independently.
+    `paired`: base[i] and head[i] were measured side by side (same interleaved block), so the
+    estimate is the median of the per-pair ratios head[i]/base[i], and pairs are resampled:
+    a burst of load that hits both runs of a pair cancels out, however long it lasts. Otherwise
+    (a saved baseline from another run) it is median(head)/median(base), the two samples
+    resampled independently.
     """
     if not base or not head:
         raise ValueError("a ratio needs samples on both sides")
     if paired and len(base) != len(head):
         raise ValueError("paired samples must have the same length")
-    point = _ratio(median(head), median(base))
     estimates: list[float] = []
     if paired:
-        n = len(base)
-        indices = range(n)
-        for _ in range(resamples):
-            pick = rng.choices(indices, k=n)
-            estimates.append(
-                _ratio(median([head[i] for i in pick]), median([base[i] for i in pick]))
-            )
+        ratios = [_ratio(h, b) for b, h in zip(base, head, strict=True)]
+        point = median(ratios)
+        n = len(ratios)
+        estimates = [median(rng.choices(ratios, k=n)) for _ in range(resamples)]
     else:
+        point = _ratio(median(head), median(base))
         b, h = list(base), list(head)
         for _ in range(resamples):
             estimates.append(

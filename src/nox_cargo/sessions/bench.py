@@ -13,12 +13,22 @@ from nox_cargo.project import Project
 from nox_cargo.sessions.stage import add_session, parser, run_stage
 
 
+def _path(project: Project, value: Path | None) -> Path | None:
+    return project.root / value if value is not None else None
+
+
 def _body(project: Project, args: argparse.Namespace) -> object:
+    """Flags win over the config keys (`-c bench.base=REF`, `NOX_CARGO_BENCH_BASE`...).
+
+    The keys are the form that works through `requires=`: nox hands a session's posargs to its
+    prerequisites too, and `build(target=…)` accepts `-c`, not `--base`.
+    """
+    config = project.config.bench
     return run_bench(
         project,
-        base_ref=args.base,
-        baseline_path=args.baseline,
-        save_path=args.save,
+        base_ref=args.base or config.base or None,
+        baseline_path=_path(project, args.baseline or config.baseline),
+        save_path=_path(project, args.save or config.save),
     )
 
 

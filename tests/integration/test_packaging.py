@@ -112,20 +112,28 @@ def test_package_checksums_verify_pass_sha256sum_unzip_and_tar(
     assert package["python"] and package["zlib"]
 
 
-def test_a_tampered_archive_fails_verify_naming_it(
-    built: tuple[Path, Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("victim", "needle"),
+    [
+        (f"weft-0.3.0-{TARGET}.zip", f"weft-0.3.0-{TARGET}.zip changed"),
+        (f"weft-0.3.0-{TARGET}.zip.sha256", f"weft-0.3.0-{TARGET}.zip.sha256"),
+        ("SHA256SUMS", "SHA256SUMS"),
+    ],
+)
+def test_one_tampered_byte_fails_verify_naming_the_file(
+    built: tuple[Path, Path], tmp_path: Path, victim: str, needle: str
 ) -> None:
     project, target_dir = built
     project = clone(project, tmp_path / "p")
-    done = run_nox(project, "-s", f"package(target={TARGET})", env=env_for(target_dir))
+    done = run_nox(project, "-s", f"package(target={TARGET})", "verify", env=env_for(target_dir))
     assert done.returncode == 0, done.stdout[-4000:]
-    archive = project / "dist" / f"weft-0.3.0-{TARGET}.zip"
-    data = bytearray(archive.read_bytes())
-    data[len(data) // 2] ^= 0x40
-    archive.write_bytes(bytes(data))
+    path = project / "dist" / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
     done = run_nox(project, "-s", "verify", env=env_for(target_dir))
     assert done.returncode != 0
-    assert f"weft-0.3.0-{TARGET}.zip changed" in done.stdout
+    assert needle in done.stdout, done.stdout[-3000:]
 
 
 def test_packaging_is_byte_identical_across_umask_tz_and_input_mtimes(

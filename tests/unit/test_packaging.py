@@ -286,3 +286,14 @@ def test_write_sums_writes_a_missing_sidecar_from_the_bytes(tmp_path: Path) -> N
     sidecar.unlink()
     checksums.write_sums(tmp_path)
     assert checksums.read(sidecar) == {archive_path.name: mf.sha256_file(archive_path)}
+
+
+def test_a_malformed_package_manifest_record_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    archive_path = package_by_hand(tmp_path)
+    mf.write(
+        release.manifest_path(tmp_path, "x86_64-gnu"),
+        release.KIND,
+        {"target_id": "x86_64-gnu", "archives": [{"name": archive_path.name}]},
+    )
+    problems = verify(tmp_path, EXTRA).problems
+    assert any("malformed" in p and archive_path.name in p for p in problems)

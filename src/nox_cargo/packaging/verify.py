@@ -248,7 +248,13 @@ def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
             report.problems.append(exc.message)
             continue
         report.problems.extend(check_members(path, members))
-        checked = _check_contents(dist_dir, name, members, manifests.get(name), extra_files, report)
+        try:
+            checked = _check_contents(
+                dist_dir, name, members, manifests.get(name), extra_files, report
+            )
+        except (KeyError, TypeError) as exc:
+            report.problems.append(f"{name}: its package manifest record is malformed ({exc})")
+            checked = "malformed package manifest"
         files = sorted(m.name for m in members if m.kind == "file")
         report.rows.append((name, actual[name][:16], ", ".join(files), checked))
     return report

@@ -8,6 +8,7 @@ No timing is asserted except through the gate's own ratio logic; the A/B slowdow
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,10 +21,10 @@ import pytest
 from nox_cargo.bench import calibration, stats
 from nox_cargo.bench.baseref import BaseRefError
 from nox_cargo.bench.compare import Gate
-from nox_cargo.bench.launcher import RunFailed, build_launcher
+from nox_cargo.bench.launcher import Command, RunFailed, build_launcher, launch
 from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure_latency
 from nox_cargo.bench.results import BaselineError, load_baseline
-from nox_cargo.bench.runner import run_bench
+from nox_cargo.bench.runner import BenchRegression, run_bench
 from nox_cargo.config import BenchConfig
 from nox_cargo.fsutil import locked
 from nox_cargo.project import Project
@@ -55,6 +56,13 @@ name = "stats"
 args = ["stats", "{input}"]
 input-kind = "text"
 input-size = "200 KB"
+
+[[tool.nox-cargo.bench.cases]]
+name = "stdin-count"
+args = ["count"]
+input-kind = "text"
+input-size = "50 KB"
+stdin = true
 
 [[tool.nox-cargo.bench.cases]]
 name = "invocations"
@@ -156,6 +164,20 @@ def test_a_python_child_would_inherit_pythons_high_water_mark(launcher: Path) ->
     del ballast
 
 
+def test_launcher_feeds_stdin_from_the_file_every_run(launcher: Path, tmp_path: Path) -> None:
+    """`grep -q` succeeds only when it reads the needle: every run must see the whole file."""
+    needle = tmp_path / "needle.txt"
+    needle.write_text("hay\n" * 1000 + "needle\n")
+    batch = launch(
+        launcher, [Command(("grep", "-q", "needle"), needle)], [(0, True)] * 5, tmp_path, jobs=2
+    )
+    assert [r.status for r in batch.records] == [0] * 5
+    hay = tmp_path / "hay.txt"
+    hay.write_text("hay\n")
+    with pytest.raises(RunFailed, match="exited with status 1"):
+        launch(launcher, [Command(("grep", "-q", "needle"), hay)], [(0, True)], tmp_path)
+
+
 # -- the stage -------------------------------------------------------------------------------
 
 
@@ -164,14 +186,12 @@ def test_bench_writes_every_output(weft: Path) -> None:
     out = load(weft).report_dir / "bench"
     results = load_baseline(out / "results.json")
     assert results.comparison == "none"
-    assert {c.name for c in results.cases} == {"startup", "stats", "invocations"}
+    assert {c.name for c in results.cases} == {"startup", "stats", "stdin-count", "invocations"}
     stats_case = next(c for c in results.cases if c.name == "stats")
     assert stats_case.input_bytes > 190_000
     assert len(stats_case.head["wall_ns"]) >= 10
     assert (out / "bench.md").read_text().count("| startup |") >= 5
     ET.fromstring((out / "bench.svg").read_text())
-    import json
-
     assert json.loads((out / "hyperfine.json").read_text())["results"][0]["times"]
     smaller = json.loads((out / "github-action-benchmark-smaller.json").read_text())
     bigger = json.loads((out / "github-action-benchmark-bigger.json").read_text())
@@ -189,6 +209,22 @@ def test_save_then_baseline_is_a_cross_run_comparison(weft: Path) -> None:
     assert wall.verdict == "unchanged"
     assert "cross-run" in wall.note
     assert "saved baseline" in (load(weft).report_dir / "bench" / "bench.md").read_text()
+
+
+def test_a_regression_fails_with_the_table_and_still_writes_the_report(weft: Path) -> None:
+    saved = weft / "baseline.json"
+    run_bench(load(weft), save_path=saved)
+    document = json.loads(saved.read_text())
+    startup = next(c for c in document["cases"] if c["name"] == "startup")
+    startup["head"]["wall_ns"] = [t / 4 for t in startup["head"]["wall_ns"]]  # "was 4x faster"
+    saved.write_text(json.dumps(document))
+    with pytest.raises(BenchRegression) as info:  # lenient: only the doctored case can trip it
+        run_bench(load(weft, *LENIENT), baseline_path=saved)
+    assert "| startup | wall time (median ± MAD) |" in info.value.message
+    assert "❌ regression" in info.value.message
+    report = load(weft).report_dir / "bench"
+    assert "1 regression(s)" in (report / "bench.md").read_text()
+    assert load_baseline(report / "results.json").comparison == "baseline"
 
 
 def test_base_ref_is_built_in_a_worktree_and_measured_interleaved(weft: Path) -> None:

@@ -18,10 +18,10 @@ class WorkflowError(NoxCargoError):
 def load(path: Path) -> dict[str, Any]:
     try:
         import yaml
-    except ImportError:  # pragma: no cover - pyyaml is a dependency of the github module
+    except ImportError:  # pragma: no cover - the `github` extra brings it
         raise WorkflowError(
             "Checking the workflows needs PyYAML, which is not installed.",
-            "`pip install pyyaml`.",
+            "`pip install 'nox-cargo[github]'` (or `pip install pyyaml`).",
         ) from None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -44,6 +44,7 @@ def github_action_benchmark(
 
 def hyperfine(run: BenchRun) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
+    binaries = {"head": run.head.binary, **({"base": run.base.binary} if run.base else {})}
     for case in run.cases:
         if case.mode != "latency":
             continue
@@ -55,7 +56,7 @@ def hyperfine(run: BenchRun) -> dict[str, Any]:
             results.append(
                 {
                     "command": f"{case.name} ({label}): "
-                    + shlex.join([run.head.binary if label == "head" else "base", *case.args]),
+                    + shlex.join([binaries.get(label, label), *case.args]),
                     "mean": statistics.fmean(times),
                     "stddev": statistics.stdev(times) if len(times) > 1 else None,
                     "median": stats.median(times),

@@ -116,6 +116,10 @@ def measure_latency(
             if _precision(walls, rng) <= sampling.target_half_width:
                 break
         round_size = min(sampling.max_runs - done, max(done // 2, 10))
+        # Keep within the time budget: a round may not start what it cannot finish.
+        per_block = (time.monotonic() - started) / done
+        remaining = sampling.max_seconds - (time.monotonic() - started)
+        round_size = max(1, min(round_size, int(remaining / per_block)))
     return series
 
 

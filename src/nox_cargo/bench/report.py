@@ -48,10 +48,12 @@ def cells(row: Row) -> tuple[str, ...]:
     head = fmt(row.head, row.unit)
     if row.spread is not None and row.unit == "ms":
         head += f" ± {row.spread:.3f}"
-    delta = f"{row.delta * 100:+.1f} %" if row.delta is not None else ""
+    delta = f"{row.delta * 100:+.1f} %" if row.delta is not None and row.unit else ""
     verdict = ICONS.get(row.verdict, row.verdict)
     if row.detectable is not None and row.verdict in ("unchanged", "regression", "improvement"):
         verdict += f" (detects ≥ {row.detectable * 100:.1f} %)"
+    if row.note and (row.case == "sizes" or row.verdict in ("inconclusive", "regression")):
+        verdict += f": {row.note}"
     return (
         row.case,
         row.metric,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -154,10 +155,13 @@ def measure_cases(
         TextColumn("runs"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console.rich, transient=False) as progress:
+    # Live bars on a terminal; CI logs get one line per case instead of redraw frames.
+    live = console.rich.is_terminal and not console.github
+    with Progress(*columns, console=console.rich, transient=False, disable=not live) as progress:
         for case in cases:
             total = expected_runs(case, len(sides), sampling)
             task = progress.add_task(case.name, total=total)
+            started = time.monotonic()
 
             def tick(n: int, task_id: TaskID = task) -> None:
                 progress.advance(task_id, n)
@@ -165,6 +169,12 @@ def measure_cases(
             measure = measure_throughput if case.mode == "throughput" else measure_latency
             series = measure(launcher, case, sides, sampling, workdir, tick)
             progress.update(task, total=progress.tasks[-1].completed)
+            if not live:
+                runs = len(next(iter(series[-1].values())))
+                console.info(
+                    f"case {case.name}: {runs} sample(s) per side in "
+                    f"{time.monotonic() - started:.1f} s"
+                )
             frozen = [{k: tuple(v) for k, v in s.items()} for s in series]
             results.append(
                 CaseResult(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nox
 
+from nox_cargo.bench import doctor_rows  # noqa: F401 - registers the doctor rows
 from nox_cargo.bench.runner import bench_target, run_bench
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.project import Project

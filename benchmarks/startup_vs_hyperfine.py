@@ -6,7 +6,7 @@ The binary is the one the bench stage measures (the BuildManifest of `bench.targ
 that a change of load on the shared machine hits both alike; the figure compared is the median of
 each tool's per-round medians.
 
-    python benchmarks/startup_vs_hyperfine.py [--rounds 5] [--runs 300] [--binary PATH]
+    python benchmarks/startup_vs_hyperfine.py [--rounds 9] [--runs 200] [--binary PATH]
 
 Exit status 0 when the medians agree within the tolerance.
 """
@@ -63,8 +63,8 @@ def hyperfine_median(binary: Path, args: list[str], runs: int, warmup: int) -> t
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=300, help="runs per tool per round")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=200, help="runs per tool per round")
     parser.add_argument("--binary", type=Path, help="default: the bench stage's head binary")
     parser.add_argument("--tolerance", type=float, default=0.15)
     args = parser.parse_args()

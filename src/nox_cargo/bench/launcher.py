@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nox_cargo.errors import NoxCargoError, ToolchainError
+from nox_cargo.errors import NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.fsutil import locked
 from nox_cargo.process import run
 
@@ -38,6 +38,12 @@ def launcher_source() -> bytes:
 
 def build_launcher(rustc: Path | str, cache_dir: Path) -> Path:
     """Compile launcher.rs with `rustc` (once per source + rustc version) and return its path."""
+    if os.name != "posix":
+        raise Unavailable(
+            "bench measures with a fork/wait4 launcher, which needs a POSIX host "
+            "(Linux, macOS).",
+            "run the bench session on a Linux or macOS runner.",
+        )
     source = launcher_source()
     version = run([rustc, "-vV"], capture=True, quiet=True).stdout
     key = hashlib.sha256(source + b"\0" + version.encode()).hexdigest()[:16]

@@ -22,15 +22,21 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::io::AsRawFd;
+
+// suseconds_t: 32 bits on macOS (the struct is padded to 16 bytes either way).
+#[cfg(target_os = "macos")]
+type Usec = i32;
+#[cfg(not(target_os = "macos"))]
+type Usec = c_long;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct Timeval {
     tv_sec: c_long,
-    tv_usec: c_long,
+    tv_usec: Usec,
 }
 
 #[repr(C)]
@@ -57,7 +63,16 @@ extern "C" {
     fn _exit(code: c_int) -> !;
 }
 
+#[cfg(target_os = "macos")]
+const CLOCK_MONOTONIC: c_int = 6;
+#[cfg(not(target_os = "macos"))]
 const CLOCK_MONOTONIC: c_int = 1;
+
+// ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
+#[cfg(target_os = "macos")]
+const MAXRSS_TO_KIB: c_long = 1024;
+#[cfg(not(target_os = "macos"))]
+const MAXRSS_TO_KIB: c_long = 1;
 
 fn now_ns() -> u128 {
     let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
@@ -135,8 +150,10 @@ fn main() {
     let (jobs, commands, runs) = parse(&args[1]);
     let devnull = File::create("/dev/null").unwrap_or_else(|e| fail(&format!("/dev/null: {}", e)));
     let out_fd = devnull.as_raw_fd();
+    // Records are buffered and written in large chunks (and at the end): a reader woken up after
+    // every run would compete with the measured runs for the CPU.
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
 
     let mut in_flight: Vec<InFlight> = Vec::new();
     let mut next = 0usize;
@@ -200,7 +217,7 @@ fn main() {
                 ended - run.started,
                 user,
                 sys,
-                usage.ru_maxrss,
+                usage.ru_maxrss / MAXRSS_TO_KIB,
                 code
             );
         }

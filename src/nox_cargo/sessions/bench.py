@@ -37,7 +37,9 @@ def define_bench(project: Project) -> None:
     p = parser(
         "bench",
         "Benchmark the host release binary (startup, workloads, throughput, peak RSS, sizes); "
-        "with --base or --baseline, fail on a regression.",
+        "with a base, fail on a regression. Through nox, give the base as `-c bench.base=REF` "
+        "(or bench.baseline / bench.save): nox passes these arguments to the prerequisite "
+        "build too, which accepts -c but not the flags below.",
     )
     p.add_argument(
         "--base",

@@ -40,8 +40,7 @@ def build_launcher(rustc: Path | str, cache_dir: Path) -> Path:
     """Compile launcher.rs with `rustc` (once per source + rustc version) and return its path."""
     if os.name != "posix":
         raise Unavailable(
-            "bench measures with a fork/wait4 launcher, which needs a POSIX host "
-            "(Linux, macOS).",
+            "bench measures with a fork/wait4 launcher, which needs a POSIX host (Linux, macOS).",
             "run the bench session on a Linux or macOS runner.",
         )
     source = launcher_source()

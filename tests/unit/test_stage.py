@@ -9,9 +9,9 @@ from typing import Any, NoReturn, cast
 import nox
 import pytest
 
-from nox_cargo.errors import NoxCargoError, Unavailable
+from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import parser, run_stage
+from nox_cargo.sessions.stage import parse_posargs, parser, run_stage
 
 
 class Quit(Exception):
@@ -92,3 +92,23 @@ def test_config_overrides_reach_the_body(tmp_path: Path) -> None:
 
     call(tmp_path, body, ["-c", "lint.clippy-deny-warnings=false"])
     assert seen == [False]
+
+
+def test_options_of_other_stages_are_left_to_them(tmp_path: Path) -> None:
+    # nox hands `nox -s bench -- --base main` to bench's required build session as well.
+    bench = parser("bench-demo", "demo")
+    bench.add_argument("--base")
+    bench.add_argument("--quick", action="store_true")
+    build = parser("build-demo", "demo")
+    build.add_argument("--dry-run", action="store_true")
+    args, others = parse_posargs(build, ["--base", "main", "--dry-run", "--quick"])
+    assert args.dry_run is True
+    assert others == ["--base", "main", "--quick"]
+    own, none = parse_posargs(bench, ["--base", "main"])
+    assert (own.base, none) == ("main", [])
+
+
+def test_an_option_no_stage_knows_is_still_an_error() -> None:
+    build = parser("build-demo2", "demo")
+    with pytest.raises(UsageError, match="--bsae"):
+        parse_posargs(build, ["--bsae", "main"])

@@ -41,9 +41,16 @@ class _HelpShown(Exception):
     """`-- --help` printed the usage: the session ends successfully without running."""
 
 
+# Every stage's parser, so a stage can tell another stage's option from a typo (see parse_posargs).
+_PARSERS: list[ArgumentParser] = []
+
+
 def parser(session_name: str, description: str) -> ArgumentParser:
     """A parser with the options every stage accepts."""
-    p = ArgumentParser(prog=f'nox -s "{session_name}" --', description=description)
+    p = ArgumentParser(
+        prog=f'nox -s "{session_name}" --', description=description, allow_abbrev=False
+    )
+    _PARSERS.append(p)
     p.add_argument(
         "--strict",
         action="store_true",
@@ -60,6 +67,37 @@ def parser(session_name: str, description: str) -> ArgumentParser:
     return p
 
 
+def parse_posargs(
+    argparser: ArgumentParser, posargs: Sequence[str]
+) -> tuple[argparse.Namespace, list[str]]:
+    """This stage's options, and the options of other stages it was handed.
+
+    nox gives a call's posargs to every session it runs, the sessions pulled in by `requires=`
+    included: `nox -s bench -- --base main` hands `--base main` to `build(...)` too. An option that
+    some other stage declares is set aside (and returned); one that no stage knows is an error.
+    """
+    args, rest = argparser.parse_known_args(list(posargs))
+    if not rest:
+        return args, []
+    foreign = ArgumentParser(add_help=False, allow_abbrev=False)
+    seen: set[str] = set()
+    for index, other in enumerate(p for p in _PARSERS if p is not argparser):
+        for action in other._actions:
+            strings = [s for s in action.option_strings if s not in seen]
+            if not strings or isinstance(action, argparse._HelpAction):
+                continue
+            seen.update(strings)
+            dest = f"_{index}_{action.dest}"
+            if action.nargs == 0:
+                foreign.add_argument(*strings, dest=dest, action="store_true")
+            else:
+                foreign.add_argument(*strings, dest=dest, nargs=action.nargs)
+    _, unknown = foreign.parse_known_args(rest)
+    if unknown:
+        argparser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args, rest
+
+
 def run_stage(
     session: nox.Session,
     name: str,
@@ -71,13 +109,15 @@ def run_stage(
     console = get_console()
     started = time.monotonic()
     try:
-        args = argparser.parse_args(session.posargs)
+        args, others = parse_posargs(argparser, session.posargs)
     except _HelpShown:
         argparser.print_help()
         return
     except UsageError as exc:
         console.error(exc.message, exc.hint)
         session.error(f"bad arguments for {name}")
+    if others:
+        console.info(f"{name} leaves {' '.join(others)} to the session of this call they belong to")
     project: Project | None = None
     try:
         project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -51,16 +50,6 @@ CRT_STATIC = ("-C", "target-feature=+crt-static")
 # -- the machine ------------------------------------------------------------------------------
 
 
-def _host_fallback() -> str:
-    arch = platform.machine().lower().replace("amd64", "x86_64").replace("arm64", "aarch64")
-    system = platform.system().lower()
-    if system == "darwin":
-        return f"{arch}-apple-darwin"
-    if system == "windows":
-        return f"{arch}-pc-windows-msvc"
-    return f"{arch}-unknown-linux-gnu"
-
-
 def _engine_probe(which: Callable[[str], str | None]) -> str | None:
     for engine in ("docker", "podman"):
         if which(engine) is None:
@@ -90,7 +79,11 @@ def machine_from(
     def which(name: str) -> str | None:
         return shutil.which(name, path=path)
 
-    host = default.host if default else (toolchains[0].host if toolchains else _host_fallback())
+    host = (
+        default.host
+        if default
+        else (toolchains[0].host if toolchains else targets.host_triple_guess())
+    )
     # cargo-zigbuild finds zig on PATH or as `python3 -m ziglang`.
     has_zig = which("zig") is not None or importlib.util.find_spec("ziglang") is not None
     return Machine(

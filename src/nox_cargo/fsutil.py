@@ -12,16 +12,23 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from nox_cargo.errors import NoxCargoError
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary file that appears at `path` whole when the block ends, or not at all.
+
+    The bytes go to `.<name>.<random>.tmp` beside `path`, are fsynced, get `mode`, and are
+    renamed over `path`; an exception (or a kill) leaves `path` as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         Path(tmp).chmod(mode)
@@ -33,25 +40,20 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     _fsync_dir(path.parent)
 
 
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    with atomic_open(path, mode) as fh:
+        fh.write(data)
+
+
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
 def atomic_copy(src: Path, dst: Path, mode: int | None = None) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).chmod(mode if mode is not None else (src.stat().st_mode & 0o777))
-        Path(tmp).replace(dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
-    _fsync_dir(dst.parent)
+    """Copy `src` to `dst` atomically; the mode is `src`'s unless given."""
+    final_mode = mode if mode is not None else (src.stat().st_mode & 0o777)
+    with src.open("rb") as inp, atomic_open(dst, final_mode) as out:
+        shutil.copyfileobj(inp, out, 1 << 20)
 
 
 def _fsync_dir(directory: Path) -> None:

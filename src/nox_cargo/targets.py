@@ -8,6 +8,7 @@ the binary format, and whether it links statically by default.
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -166,3 +167,14 @@ def runner_os(runner: str) -> str:
     if label.startswith("windows"):
         return "windows"
     return "linux"
+
+
+def host_triple_guess() -> str:
+    """This machine's triple from the platform module, for when no rustc can be asked."""
+    arch = platform.machine().lower().replace("amd64", "x86_64").replace("arm64", "aarch64")
+    system = platform.system().lower()
+    if system == "darwin":
+        return f"{arch}-apple-darwin"
+    if system == "windows":
+        return f"{arch}-pc-windows-msvc"
+    return f"{arch}-unknown-linux-gnu"

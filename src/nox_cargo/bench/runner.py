@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -51,6 +50,7 @@ from nox_cargo.errors import ConfigError, NoxCargoError, UsageError
 from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.project import Project
+from nox_cargo.targets import host_triple_guess
 
 
 class BenchRegression(NoxCargoError):
@@ -58,17 +58,6 @@ class BenchRegression(NoxCargoError):
 
 
 # -- which target, binary and cases ------------------------------------------------------------
-
-
-def host_triple_guess() -> str:
-    """This machine's triple from the platform (no subprocess: used when sessions are defined)."""
-    arch = platform.machine().lower().replace("amd64", "x86_64").replace("arm64", "aarch64")
-    system = platform.system().lower()
-    if system == "darwin":
-        return f"{arch}-apple-darwin"
-    if system == "windows":
-        return f"{arch}-pc-windows-msvc"
-    return f"{arch}-unknown-linux-gnu"
 
 
 def bench_target(config: Config, host: str | None = None) -> str:

@@ -29,6 +29,25 @@ pub fn render_stats(stats: &Stats, k: usize) -> String {
     out
 }
 
+/// Writes a rendered report to stdout for the program `prog` and turns the
+/// outcome into its exit code. A closed pipe (`weft top big.txt | head -1`)
+/// is not an error; any other write error is reported on stderr.
+pub fn emit(prog: &str, output: &str) -> std::process::ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{prog}: writing output: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! `weft stats` (with the default k). Built for wasm32-wasip1, where there is
 //! no file-system access to rely on; it also runs natively.
 
-use std::io::{self, Write};
+use std::io;
 use std::process::ExitCode;
 
 use weft_core::{report, Stats, DEFAULT_K};
@@ -15,17 +15,5 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let output = report::render_stats(&stats, DEFAULT_K);
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("weft-wasm: writing output: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    report::emit("weft-wasm", &report::render_stats(&stats, DEFAULT_K))
 }

@@ -133,15 +133,21 @@ def run_stage(
                 title=name,
             )
             console.summary(f"❌ `{name}` failed: {exc.message}")
-            session.error(exc.message)
+            session.error(_headline(exc.message))
         console.skip(exc.message, exc.hint)
         console.summary(f"⏭️ `{name}` skipped: {exc.message} Fix: {exc.hint}")
-        session.skip(exc.message)
+        # nox repeats the reason in its own line; the paragraph above already has all of it.
+        session.skip(_headline(exc.message))
     except NoxCargoError as exc:
         console.error(exc.message, exc.hint, title=name)
         console.summary(f"❌ `{name}` failed: {exc.message.splitlines()[0]}")
-        session.error(exc.message.splitlines()[0])
+        session.error(_headline(exc.message))
     console.summary(f"✅ `{name}` passed in {time.monotonic() - started:.1f}s")
+
+
+def _headline(message: str) -> str:
+    """The first line, for nox's own verdict line (which adds its own full stop)."""
+    return message.splitlines()[0].rstrip(".")
 
 
 Define = Callable[[nox.Session], None]

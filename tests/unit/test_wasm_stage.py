@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import types
 from collections.abc import Sequence
@@ -106,6 +107,47 @@ def test_missing_wasm_std_is_unavailable_with_the_fix(
         wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "wasm32-wasip1" in info.value.message
     assert "rustup target add wasm32-wasip1" in (info.value.hint or "")
+    assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
+
+
+def test_rustup_adds_the_missing_std_to_the_default_toolchain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stable = dataclasses.replace(
+        toolchain("1.95.0", ("x86_64-unknown-linux-gnu",)),
+        rustup_name="stable",
+        sysroot=tmp_path / "sysroot",
+    )
+    monkeypatch.setattr(tc, "discover", lambda environ=None: [stable])
+    monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: stable)
+    commands: list[list[str]] = []
+
+    def fake_run(argv: list[str], **kwargs: Any) -> None:
+        commands.append([str(a) for a in argv])
+        (tmp_path / "sysroot" / "lib" / "rustlib" / "wasm32-wasip1" / "lib").mkdir(parents=True)
+
+    monkeypatch.setattr(wasm_stage, "run", fake_run)
+    chosen = wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    assert commands == [["rustup", "target", "add", "--toolchain", "stable", "wasm32-wasip1"]]
+    assert chosen.has_std("wasm32-wasip1")
+
+
+def test_rustup_that_cannot_download_is_unavailable_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stable = dataclasses.replace(
+        toolchain("1.95.0", ("x86_64-unknown-linux-gnu",)), rustup_name="stable"
+    )
+    monkeypatch.setattr(tc, "discover", lambda environ=None: [stable])
+    monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: stable)
+
+    def offline(argv: list[str], **kwargs: Any) -> None:
+        raise CommandFailed(argv, 1, "info: downloading component\nerror: could not download")
+
+    monkeypatch.setattr(wasm_stage, "run", offline)
+    with pytest.raises(Unavailable) as info:
+        wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    assert "error: could not download" in info.value.message
     assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
 
 

@@ -22,7 +22,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,12 +149,34 @@ def select_toolchain(project: Project, triple: str) -> tc.Toolchain:
         return default
     if candidates:
         return candidates[0]
+    fix = (
+        f"`rustup target add {triple}`, or on Debian/Ubuntu "
+        "`apt-get install libstd-rust-dev-wasm32` (rustc's own wasm32-wasi std)."
+    )
+    if default is not None and default.rustup_name is not None:
+        return _rustup_add_std(default, triple, fix)
     found = ", ".join(t.describe() for t in toolchains) or "no Rust toolchain"
     raise Unavailable(
-        f"No toolchain here has the standard library for {triple} (found: {found}).",
-        f"`rustup target add {triple}`, or on Debian/Ubuntu "
-        "`apt-get install libstd-rust-dev-wasm32` (rustc's own wasm32-wasi std).",
+        f"No toolchain here has the standard library for {triple} (found: {found}).", fix
     )
+
+
+def _rustup_add_std(toolchain: tc.Toolchain, triple: str, fix: str) -> tc.Toolchain:
+    """Download the wasm std into the default rustup toolchain, as the build stage's rustup
+    strategy does for its targets (so a fresh CI runner needs no step outside the session)."""
+    assert toolchain.rustup_name is not None
+    name = toolchain.triple_name(triple)
+    try:
+        run(["rustup", "target", "add", "--toolchain", toolchain.rustup_name, name], capture=True)
+    except NoxCargoError as exc:
+        why = exc.tail if isinstance(exc, CommandFailed) else exc.message
+        last = [ln for ln in why.splitlines() if ln.strip()][-1:] or ["no output"]
+        raise Unavailable(
+            f"No toolchain here has the standard library for {triple}, and "
+            f"`rustup target add {name}` failed: {last[0].strip()}",
+            fix,
+        ) from None
+    return replace(toolchain, targets=tc.installed_targets(toolchain.sysroot))
 
 
 def profile_dir(profile: str) -> str:

@@ -61,7 +61,7 @@ def define_bench(project: Project) -> None:
     requires = [f"build(target={target_id})"] if target_id in ids else None
 
     def bench(session: nox.Session) -> None:
-        """Benchmark the host release binary; -c bench.base=REF compares interleaved and gates."""
+        """Benchmark the release binary; `-- --base REF` gates it against REF, interleaved."""
         run_stage(session, "bench", _body, p, project.root)
 
     add_session(bench, "bench", requires=requires)

@@ -211,6 +211,8 @@ def with_baseline(run: BenchRun, baseline: BenchRun, path: Path) -> BenchRun:
 
 @dataclass(frozen=True)
 class Outputs:
+    """The files a run writes in `<report_dir>/bench/` (CI's bench job uploads some of them)."""
+
     results: Path
     markdown: Path
     chart: Path
@@ -218,16 +220,20 @@ class Outputs:
     smaller: Path
     bigger: Path
 
+    @classmethod
+    def under(cls, bench_dir: Path) -> Outputs:
+        return cls(
+            results=bench_dir / "results.json",
+            markdown=bench_dir / "bench.md",
+            chart=bench_dir / "bench.svg",
+            hyperfine=bench_dir / "hyperfine.json",
+            smaller=bench_dir / "github-action-benchmark-smaller.json",
+            bigger=bench_dir / "github-action-benchmark-bigger.json",
+        )
+
 
 def write_outputs(bench_dir: Path, run: BenchRun, rows: Sequence[Row]) -> Outputs:
-    out = Outputs(
-        results=bench_dir / "results.json",
-        markdown=bench_dir / "bench.md",
-        chart=bench_dir / "bench.svg",
-        hyperfine=bench_dir / "hyperfine.json",
-        smaller=bench_dir / "github-action-benchmark-smaller.json",
-        bigger=bench_dir / "github-action-benchmark-bigger.json",
-    )
+    out = Outputs.under(bench_dir)
     run.save(out.results)
     atomic_write_text(out.markdown, report.markdown(run, rows))
     atomic_write_text(out.chart, chart.svg(run))

@@ -1,6 +1,6 @@
 """The body of the sticky benchmark comment on a pull request, from an untrusted artifact.
 
-The `bench` job of a pull request (possibly from a fork) uploads `bench.md`, `bench.json` and
+The `bench` job of a pull request (possibly from a fork) uploads `bench.md`, `results.json` and
 `pr-number`. A `workflow_run` workflow with write access turns that into a comment, so every
 byte of the artifact is hostile input: the PR number must be a plain number (and the run's own
 PR when GitHub names one); the report is read up to a size limit, decoded leniently, stripped of

@@ -112,3 +112,11 @@ def test_an_option_no_stage_knows_is_still_an_error() -> None:
     build = parser("build-demo2", "demo")
     with pytest.raises(UsageError, match="--bsae"):
         parse_posargs(build, ["--bsae", "main"])
+
+
+def test_every_lint_step_and_test_toolchain_has_its_description() -> None:
+    from nox_cargo import lint, testing
+    from nox_cargo.sessions import LINT_DOCS, TEST_DOCS
+
+    assert tuple(LINT_DOCS) == lint.STEPS
+    assert tuple(TEST_DOCS) == testing.TOOLCHAINS

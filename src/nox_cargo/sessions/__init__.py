@@ -16,7 +16,13 @@ from nox_cargo.sessions.bench import define_bench
 from nox_cargo.sessions.build import define_build
 from nox_cargo.sessions.docker import define_docker
 from nox_cargo.sessions.package import define_package
-from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
+from nox_cargo.sessions.stage import (
+    ArgumentParser,
+    add_session,
+    define_stage_matrix,
+    parser,
+    run_stage,
+)
 from nox_cargo.sessions.wasm import define_wasm
 from nox_cargo.sessions.workflows import define_workflows
 
@@ -36,62 +42,36 @@ TEST_DOCS = {
 
 
 def define_lint(project: Project) -> None:
-    def make(step: str) -> Define:
-        name = f"lint(step={step})"
-        p = parser(name, f"cargo {step} over the whole workspace.")
+    def options(p: ArgumentParser) -> None:
         p.add_argument(
             "--fix", action="store_true", help="apply fixes (fmt, clippy) instead of checking"
         )
 
-        def body(session: nox.Session) -> None:
-            run_stage(
-                session,
-                name,
-                lambda proj, args: lint.run_step(proj, step, args.fix),
-                p,
-                project.root,
-            )
-
-        return body
-
-    define_matrix(
+    define_stage_matrix(
+        project,
         "lint",
         "step",
-        lint.STEPS,
+        LINT_DOCS,
         "Lint the workspace with cargo fmt, clippy and check",
-        make,
-        describe=LINT_DOCS.__getitem__,
+        options,
+        lambda proj, args, step: lint.run_step(proj, step, args.fix),
     )
 
 
 def define_test(project: Project) -> None:
-    def make(which: str) -> Define:
-        name = f"test(toolchain={which})"
-        p = parser(
-            name, "Run the workspace tests; arguments after the options go to the test runner."
-        )
+    def options(p: ArgumentParser) -> None:
         p.add_argument(
             "runner_args", nargs=argparse.REMAINDER, help="passed to nextest / cargo test"
         )
 
-        def body(session: nox.Session) -> None:
-            run_stage(
-                session,
-                name,
-                lambda proj, args: testing.run_tests(proj, which, args.runner_args),
-                p,
-                project.root,
-            )
-
-        return body
-
-    define_matrix(
+    define_stage_matrix(
+        project,
         "test",
         "toolchain",
-        testing.TOOLCHAINS,
+        TEST_DOCS,
         "Run the workspace tests on the default toolchain and on the MSRV",
-        make,
-        describe=TEST_DOCS.__getitem__,
+        options,
+        lambda proj, args, which: testing.run_tests(proj, which, args.runner_args),
     )
 
 

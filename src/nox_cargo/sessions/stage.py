@@ -193,3 +193,34 @@ def add_session(
 ) -> None:
     """Register a cargo-driving session: no virtualenv, tools run as installed."""
     nox.session(name=name, venv_backend="none", requires=requires, default=default)(func)
+
+
+def define_stage_matrix(
+    project: Project,
+    name: str,
+    key: str,
+    docs: dict[str, str],
+    doc: str,
+    options: Callable[[ArgumentParser], None],
+    call: Callable[[Project, argparse.Namespace, str], object],
+    requires: Callable[[str], list[str]] | None = None,
+) -> list[str]:
+    """`define_matrix` for the common case: one parser per value (its description is the value's
+    line in `docs`, its extra options from `options`) and a body that calls `call(project, args,
+    value)` through `run_stage`."""
+
+    def make(value: str) -> Define:
+        child = f"{name}({key}={value})"
+        argparser = parser(child, docs[value])
+        options(argparser)
+
+        def body(session: nox.Session) -> None:
+            run_stage(
+                session, child, lambda proj, args: call(proj, args, value), argparser, project.root
+            )
+
+        return body
+
+    return define_matrix(
+        name, key, list(docs), doc, make, requires=requires, describe=docs.__getitem__
+    )

@@ -789,15 +789,9 @@ def env_layer(environ: Mapping[str, str]) -> Layer:
                 f"unset it, or use one of: {', '.join(sorted(by_env))}.",
             )
         dotted, (path, tp) = by_env[name]
-        source = f"environment variable {name}"
-        try:
-            raw = _from_string(text, tp)
-        except ValueError as exc:
-            raise ConfigError(
-                f"Invalid value for `{dotted}` in {source}: {exc}.",
-                f"set {name} to {_describe(tp)}.",
-            ) from None
-        layer[path] = _convert(raw, tp, dotted, source)
+        layer[path] = _string_value(
+            text, tp, dotted, f"environment variable {name}", f"set {name} to"
+        )
     return layer
 
 
@@ -819,15 +813,20 @@ def override_layer(assignments: Sequence[str], source: str = "session arguments"
                 f"use one of: {', '.join(sorted(known))}.",
             )
         path, tp = known[dotted]
-        try:
-            raw = _from_string(text, tp)
-        except ValueError as exc:
-            raise ConfigError(
-                f"Invalid value for `{dotted}` in {source}: {exc}.",
-                f"give {_describe(tp)}.",
-            ) from None
-        layer[path] = _convert(raw, tp, dotted, source)
+        layer[path] = _string_value(text, tp, dotted, source, "give")
     return layer
+
+
+def _string_value(text: str, tp: Any, dotted: str, source: str, fix_verb: str) -> Any:
+    """A value written as a string (environment, `-c`), converted to the key's type."""
+    try:
+        raw = _from_string(text, tp)
+    except ValueError as exc:
+        raise ConfigError(
+            f"Invalid value for `{dotted}` in {source}: {exc}.",
+            f"{fix_verb} {_describe(tp)}.",
+        ) from None
+    return _convert(raw, tp, dotted, source)
 
 
 def assemble(layers: Sequence[tuple[Layer, str]]) -> Config:

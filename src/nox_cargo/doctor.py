@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from nox_cargo import toolchain as tc
+from nox_cargo.build import toolchain as tc
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.process import run
 from nox_cargo.project import Project

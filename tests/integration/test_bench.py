@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from benchmarks import calibration
 
-from nox_cargo.bench import calibration, stats
+from nox_cargo.bench import stats
 from nox_cargo.bench.baseref import BaseRefError
 from nox_cargo.bench.compare import Gate
 from nox_cargo.bench.launcher import Command, RunFailed, build_launcher, launch

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from nox_cargo import toolchain as tc
-from nox_cargo.binary import inspect
+from nox_cargo.build import toolchain as tc
+from nox_cargo.build.headers import inspect
 from nox_cargo.fsutil import locked
 from nox_cargo.manifest import BuildManifest, sha256_file
 from tests.conftest import require, require_tool

@@ -37,7 +37,7 @@ SMOKE_TEXT = (
 
 
 def wasm_std_here() -> bool:
-    from nox_cargo import toolchain as tc
+    from nox_cargo.build import toolchain as tc
 
     return any(t.has_std("wasm32-wasip1") for t in tc.discover())
 
@@ -226,7 +226,7 @@ def test_wasm_opt_gets_the_features_the_module_uses(tmp_path: Path) -> None:
 
     from nox_cargo.config import WasmConfig
     from nox_cargo.errors import NoxCargoError
-    from nox_cargo.wasm import stage
+    from nox_cargo.wasm import module as stage
 
     plain = bytes(wasmtime.wat2wasm(FEATURE_WAT))
     without = tmp_path / "without.wasm"

@@ -9,16 +9,18 @@ from typing import Any
 
 import pytest
 
-from nox_cargo import build, git, project, smoke
 from nox_cargo import config as cfg
+from nox_cargo import git, project
+from nox_cargo.build import builder as build
+from nox_cargo.build import smoke
+from nox_cargo.build.strategies import Plan
 from nox_cargo.doctor import Facts
 from nox_cargo.errors import CommandFailed, NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.process import Completed
 from nox_cargo.project import Project
-from nox_cargo.strategies import Plan
 from nox_cargo.workspace import Package, Version, Workspace
-from tests.unit.test_binary import elf
+from tests.unit.test_build_headers import elf
 from tests.unit.test_strategies import DEBIAN, STABLE, machine
 
 TARGETS = [

@@ -148,13 +148,13 @@ def workflows(tmp_path: Path) -> Path:
 
 def repo_facts(*targets: Target) -> matrix.Facts:
     """What this repository's workflows were generated from (plus/minus targets)."""
-    from nox_cargo import lint, testing
+    from nox_cargo import cargo_test, lint
     from nox_cargo.project import Project
 
     config = Project.load(REPO, environ={}).config
     sessions = [f"build(target={t.id})" for t in config.target_registry]
     sessions += [f"lint(step={step})" for step in lint.STEPS]
-    sessions += [f"test(toolchain={which})" for which in testing.TOOLCHAINS]
+    sessions += [f"test(toolchain={which})" for which in cargo_test.TOOLCHAINS]
     sessions += [f"wasm(target={triple})" for triple in config.wasm.targets]
     sessions += [f"docker(platform={p})" for p in config.docker.platforms]
     return matrix.Facts(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nox_cargo import lint, testing
+from nox_cargo import cargo_test, lint
 from nox_cargo.errors import UsageError
 from nox_cargo.project import Project
 from nox_cargo.workspace import Workspace
@@ -54,7 +54,7 @@ def test_check_cannot_fix(project: Project) -> None:
 
 
 def test_nextest_plan_collects_junit(project: Project) -> None:
-    plan = testing.plan(
+    plan = cargo_test.plan(
         project,
         "msrv",
         ["/usr/bin/cargo"],
@@ -71,7 +71,7 @@ def test_nextest_plan_collects_junit(project: Project) -> None:
 
 
 def test_cargo_test_plan_passes_arguments_through(project: Project) -> None:
-    plan = testing.plan(
+    plan = cargo_test.plan(
         project,
         "stable",
         ["cargo"],

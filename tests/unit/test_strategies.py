@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from nox_cargo.config import Target
-from nox_cargo.strategies import (
+from nox_cargo.build.strategies import (
     STRATEGIES,
     Machine,
     NotHere,
@@ -20,7 +19,8 @@ from nox_cargo.strategies import (
     order_for,
     preference,
 )
-from nox_cargo.toolchain import Toolchain
+from nox_cargo.build.toolchain import Toolchain
+from nox_cargo.config import Target
 from nox_cargo.workspace import Version
 
 HOST = "x86_64-unknown-linux-gnu"

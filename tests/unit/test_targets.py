@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from nox_cargo import config as cfg
-from nox_cargo import linkers, targets
+from nox_cargo.build import linkers, targets
+from nox_cargo.build.smoke import SmokeRunner, SmokeSkip, runner_for
 from nox_cargo.config import Target
 from nox_cargo.errors import ConfigError, ToolchainError
-from nox_cargo.smoke import SmokeRunner, SmokeSkip, runner_for
 
 HOST = "x86_64-unknown-linux-gnu"
 

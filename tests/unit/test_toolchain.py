@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nox_cargo import toolchain as tc
+from nox_cargo.build import toolchain as tc
 from nox_cargo.errors import ToolchainError, Unavailable
 from nox_cargo.workspace import Version
 

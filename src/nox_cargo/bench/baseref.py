@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from nox_cargo import build, targets
+from nox_cargo.build import builder, targets
+from nox_cargo.build.strategies import Plan, Request
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.fsutil import atomic_copy, locked
 from nox_cargo.process import run
 from nox_cargo.project import Project
-from nox_cargo.strategies import Plan, Request
 
 
 class BaseRefError(NoxCargoError):
@@ -104,7 +104,7 @@ class StageBuilder:
 
     def _plan(self) -> tuple[Plan, Request]:
         target = targets.lookup(self.project.config, self.target_id)
-        request = build.make_request(self.project, target)
+        request = builder.make_request(self.project, target)
         request = Request(
             target=request.target,
             binaries=(self.binary,),
@@ -114,8 +114,8 @@ class StageBuilder:
             locked=request.locked,
             rust_version=request.rust_version,
         )
-        machine = build.probe_machine(self.project.environ)
-        return build.choose(self.project, request, machine, prepare=True).plan, request
+        machine = builder.probe_machine(self.project.environ)
+        return builder.choose(self.project, request, machine, prepare=True).plan, request
 
     def key(self) -> str:
         plan, _ = self._plan()
@@ -133,7 +133,7 @@ class StageBuilder:
         out: Path = (
             target_dir
             / plan.cargo_triple
-            / build.profile_dir(request.profile)
+            / builder.profile_dir(request.profile)
             / request.triple.binary_name(self.binary)
         )
         if not out.is_file():

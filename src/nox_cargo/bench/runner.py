@@ -29,7 +29,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nox_cargo import toolchain as tc
 from nox_cargo.bench import chart, exports, inputs, report, sizes
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
@@ -44,13 +43,14 @@ from nox_cargo.bench.measure import (
     measure_throughput,
 )
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
+from nox_cargo.build import toolchain as tc
+from nox_cargo.build.targets import host_triple_guess
 from nox_cargo.config import BenchCase, BenchConfig, Config
 from nox_cargo.console import get_console
 from nox_cargo.errors import ConfigError, NoxCargoError, UsageError
 from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.project import Project
-from nox_cargo.targets import host_triple_guess
 
 
 class BenchRegression(NoxCargoError):

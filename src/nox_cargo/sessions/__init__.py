@@ -9,14 +9,14 @@ import argparse
 
 import nox
 
-from nox_cargo import doctor, lint, testing
+from nox_cargo import cargo_test, doctor, lint
 from nox_cargo.console import get_console
 from nox_cargo.project import Project
 from nox_cargo.sessions.bench import define_bench
 from nox_cargo.sessions.build import define_build
 from nox_cargo.sessions.docker import define_docker
 from nox_cargo.sessions.package import define_package
-from nox_cargo.sessions.stage import (
+from nox_cargo.sessions.runner import (
     ArgumentParser,
     add_session,
     define_stage_matrix,
@@ -71,7 +71,7 @@ def define_test(project: Project) -> None:
         TEST_DOCS,
         "Run the workspace tests on the default toolchain and on the MSRV",
         options,
-        lambda proj, args, which: testing.run_tests(proj, which, args.runner_args),
+        lambda proj, args, which: cargo_test.run_tests(proj, which, args.runner_args),
     )
 
 

@@ -11,7 +11,7 @@ from nox_cargo.bench import doctor_rows  # noqa: F401 - registers the doctor row
 from nox_cargo.bench.runner import bench_target, run_bench
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import add_session, parser, run_stage
+from nox_cargo.sessions.runner import add_session, parser, run_stage
 
 
 def _path(project: Project, value: Path | None) -> Path | None:

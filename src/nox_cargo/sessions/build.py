@@ -6,9 +6,9 @@ import argparse
 
 import nox
 
-from nox_cargo import build, targets
+from nox_cargo.build import builder, targets
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import Define, define_matrix, parser, run_stage
+from nox_cargo.sessions.runner import Define, define_matrix, parser, run_stage
 
 
 def define_build(project: Project) -> None:
@@ -25,7 +25,7 @@ def define_build(project: Project) -> None:
 
         def body(session: nox.Session) -> None:
             def stage(proj: Project, args: argparse.Namespace) -> object:
-                return build.build_target(proj, target_id, dry_run=args.dry_run)
+                return builder.build_target(proj, target_id, dry_run=args.dry_run)
 
             run_stage(session, name, stage, p, project.root)
 

@@ -10,7 +10,7 @@ from nox_cargo.docker import doctor_rows
 from nox_cargo.docker.release import build_platform
 from nox_cargo.errors import ConfigError
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import Define, define_matrix, parser, run_stage
+from nox_cargo.sessions.runner import Define, define_matrix, parser, run_stage
 
 _ROWS = doctor_rows  # imported for its `nox -s doctor` rows
 

@@ -12,7 +12,7 @@ from nox_cargo.fsutil import locked
 from nox_cargo.packaging import checksums, release
 from nox_cargo.packaging.verify import VerificationFailed, verify
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import Define, add_session, define_matrix, parser, run_stage
+from nox_cargo.sessions.runner import Define, add_session, define_matrix, parser, run_stage
 
 
 def _package(project: Project, target_id: str) -> None:

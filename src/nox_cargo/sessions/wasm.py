@@ -7,8 +7,8 @@ import argparse
 import nox
 
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import Define, define_matrix, parser, run_stage
-from nox_cargo.wasm import stage as wasm_stage
+from nox_cargo.sessions.runner import Define, define_matrix, parser, run_stage
+from nox_cargo.wasm import module as wasm_module
 
 
 def define_wasm(project: Project) -> None:
@@ -24,7 +24,7 @@ def define_wasm(project: Project) -> None:
 
         def body(session: nox.Session) -> None:
             def stage_body(proj: Project, args: argparse.Namespace) -> None:
-                wasm_stage.run_wasm(proj, triple)
+                wasm_module.run_wasm(proj, triple)
 
             run_stage(session, name, stage_body, p, project.root)
 

@@ -19,7 +19,7 @@ from nox_cargo.errors import NoxCargoError
 from nox_cargo.github import audit, drift, invocations, matrix, rules
 from nox_cargo.github import workflow_yaml as wy
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import add_session, parser, run_stage
+from nox_cargo.sessions.runner import add_session, parser, run_stage
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 

@@ -11,7 +11,7 @@ import pytest
 
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
-from nox_cargo.sessions.stage import parse_posargs, parser, run_stage
+from nox_cargo.sessions.runner import parse_posargs, parser, run_stage
 
 
 class Quit(Exception):
@@ -115,8 +115,8 @@ def test_an_option_no_stage_knows_is_still_an_error() -> None:
 
 
 def test_every_lint_step_and_test_toolchain_has_its_description() -> None:
-    from nox_cargo import lint, testing
+    from nox_cargo import cargo_test, lint
     from nox_cargo.sessions import LINT_DOCS, TEST_DOCS
 
     assert tuple(LINT_DOCS) == lint.STEPS
-    assert tuple(TEST_DOCS) == testing.TOOLCHAINS
+    assert tuple(TEST_DOCS) == cargo_test.TOOLCHAINS

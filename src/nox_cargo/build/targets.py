@@ -66,10 +66,6 @@ class Triple:
         return self.env == "msvc"
 
     @property
-    def is_gnu(self) -> bool:
-        return self.env.startswith("gnu")
-
-    @property
     def binary_format(self) -> str:
         """The executable format: elf, pe, macho or wasm."""
         if self.arch.startswith("wasm"):
@@ -92,11 +88,6 @@ class Triple:
     def static_by_default(self) -> bool:
         """musl and MSVC link the C runtime statically by default (`+crt-static`); gnu does not."""
         return self.is_musl or self.is_msvc
-
-    @property
-    def env_var_name(self) -> str:
-        """The triple as cargo spells it in `CARGO_TARGET_<TRIPLE>_*` variables."""
-        return self.triple.upper().replace("-", "_").replace(".", "_")
 
 
 def parse_triple(triple: str) -> Triple:
@@ -157,16 +148,6 @@ def host_can_run(host: str, triple: str) -> bool:
     return (h.arch, t.arch) in {("x86_64", "i686"), ("x86_64", "i586")} or (
         h.is_macos and (h.arch, t.arch) == ("aarch64", "x86_64")
     )
-
-
-def runner_os(runner: str) -> str:
-    """The OS of a GitHub Actions runner label (`macos-14` → macos)."""
-    label = runner.lower()
-    if label.startswith("macos"):
-        return "macos"
-    if label.startswith("windows"):
-        return "windows"
-    return "linux"
 
 
 def host_triple_guess() -> str:

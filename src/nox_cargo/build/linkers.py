@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nox_cargo.build.targets import parse_triple
 from nox_cargo.config import Target
 from nox_cargo.errors import ToolchainError
-from nox_cargo.targets import parse_triple
 
 
 @dataclass(frozen=True)

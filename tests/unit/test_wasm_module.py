@@ -12,11 +12,11 @@ from typing import Any, cast
 import pytest
 
 from nox_cargo import config as cfg
-from nox_cargo import toolchain as tc
+from nox_cargo.build import toolchain as tc
 from nox_cargo.errors import CommandFailed, ConfigError, NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
 from nox_cargo.wasm import binary, runtime
-from nox_cargo.wasm import stage as wasm_stage
+from nox_cargo.wasm import module as wasm_module
 from nox_cargo.workspace import Package, Version, Workspace
 from tests.conftest import require
 from tests.unit.test_wasm_binary import body, module
@@ -54,13 +54,13 @@ def fake_project(tmp_path: Path, overrides: Sequence[str] = ()) -> Project:
 
 
 def test_configured_package_and_its_bin() -> None:
-    chosen, bin_name = wasm_stage.select_binary(WORKSPACE, "weft-wasm")
+    chosen, bin_name = wasm_module.select_binary(WORKSPACE, "weft-wasm")
     assert (chosen.name, bin_name) == ("weft-wasm", "weft-wasm")
 
 
 def test_package_not_in_the_workspace() -> None:
     with pytest.raises(ConfigError) as info:
-        wasm_stage.select_binary(WORKSPACE, "weft-web")
+        wasm_module.select_binary(WORKSPACE, "weft-web")
     assert "wasm.package = 'weft-web'" in info.value.message
     assert "not a member" in info.value.message
     assert "weft-wasm" in (info.value.hint or "")
@@ -68,19 +68,19 @@ def test_package_not_in_the_workspace() -> None:
 
 def test_package_without_a_bin() -> None:
     with pytest.raises(ConfigError, match="has no bin target"):
-        wasm_stage.select_binary(WORKSPACE, "weft-core")
+        wasm_module.select_binary(WORKSPACE, "weft-core")
 
 
 def test_unset_package_with_several_bins_is_ambiguous() -> None:
     with pytest.raises(ConfigError) as info:
-        wasm_stage.select_binary(WORKSPACE, "")
+        wasm_module.select_binary(WORKSPACE, "")
     assert "weft, weft-wasm" in info.value.message
     assert "package =" in (info.value.hint or "")
 
 
 def test_unset_package_with_one_bin() -> None:
     only = Workspace(Path("/w"), Path("/w/target"), (package("solo", ("solo",)),), {})
-    assert wasm_stage.select_binary(only, "")[1] == "solo"
+    assert wasm_module.select_binary(only, "")[1] == "solo"
 
 
 def toolchain(version: str, targets: tuple[str, ...]) -> tc.Toolchain:
@@ -104,7 +104,7 @@ def test_missing_wasm_std_is_unavailable_with_the_fix(
     monkeypatch.setattr(tc, "discover", lambda environ=None: found)
     monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: ts[0])
     with pytest.raises(Unavailable) as info:
-        wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+        wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "wasm32-wasip1" in info.value.message
     assert "rustup target add wasm32-wasip1" in (info.value.hint or "")
     assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
@@ -126,8 +126,8 @@ def test_rustup_adds_the_missing_std_to_the_default_toolchain(
         commands.append([str(a) for a in argv])
         (tmp_path / "sysroot" / "lib" / "rustlib" / "wasm32-wasip1" / "lib").mkdir(parents=True)
 
-    monkeypatch.setattr(wasm_stage, "run", fake_run)
-    chosen = wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    monkeypatch.setattr(wasm_module, "run", fake_run)
+    chosen = wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert commands == [["rustup", "target", "add", "--toolchain", "stable", "wasm32-wasip1"]]
     assert chosen.has_std("wasm32-wasip1")
 
@@ -144,9 +144,9 @@ def test_rustup_that_cannot_download_is_unavailable_with_its_reason(
     def offline(argv: list[str], **kwargs: Any) -> None:
         raise CommandFailed(argv, 1, "info: downloading component\nerror: could not download")
 
-    monkeypatch.setattr(wasm_stage, "run", offline)
+    monkeypatch.setattr(wasm_module, "run", offline)
     with pytest.raises(Unavailable) as info:
-        wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+        wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "error: could not download" in info.value.message
     assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
 
@@ -158,7 +158,7 @@ def test_an_old_rustc_with_wasm32_wasi_std_is_chosen(
     debian = toolchain("1.63.0", ("x86_64-unknown-linux-gnu", "wasm32-wasi"))
     monkeypatch.setattr(tc, "discover", lambda environ=None: [stable, debian])
     monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: stable)
-    chosen = wasm_stage.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    chosen = wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert chosen is debian
     assert chosen.triple_name("wasm32-wasip1") == "wasm32-wasi"
 
@@ -170,11 +170,11 @@ def test_missing_profile_names_the_fix(tmp_path: Path, monkeypatch: pytest.Monke
         calls.append((list(argv), kwargs.get("env")))
         raise CommandFailed(argv, 101, "error: profile `tiny` is not defined", None)
 
-    monkeypatch.setattr(wasm_stage, "run", fake_run)
+    monkeypatch.setattr(wasm_module, "run", fake_run)
     project = fake_project(tmp_path, ["wasm.profile=tiny"])
     debian = toolchain("1.63.0", ("wasm32-wasi",))
     with pytest.raises(NoxCargoError) as info:
-        wasm_stage.build(project, debian, "wasm32-wasip1", WORKSPACE.members[2], "weft-wasm")
+        wasm_module.build(project, debian, "wasm32-wasip1", WORKSPACE.members[2], "weft-wasm")
     argv, env = calls[0]
     assert argv[:2] == ["/opt/1.63.0/cargo", "build"]
     assert argv[argv.index("--target") : argv.index("--target") + 2] == ["--target", "wasm32-wasi"]
@@ -189,17 +189,17 @@ def test_other_cargo_failures_pass_through(tmp_path: Path, monkeypatch: pytest.M
     def fake_run(argv: Sequence[str], **kwargs: Any) -> None:
         raise CommandFailed(argv, 101, "error[E0425]: cannot find value `x`", None)
 
-    monkeypatch.setattr(wasm_stage, "run", fake_run)
+    monkeypatch.setattr(wasm_module, "run", fake_run)
     debian = toolchain("1.63.0", ("wasm32-wasi",))
     with pytest.raises(CommandFailed, match="E0425"):
-        wasm_stage.build(
+        wasm_module.build(
             fake_project(tmp_path), debian, "wasm32-wasip1", WORKSPACE.members[2], "weft-wasm"
         )
 
 
 def test_unconfigured_triple_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not one of the configured wasm targets"):
-        wasm_stage.run_wasm(fake_project(tmp_path), "wasm32-unknown-unknown")
+        wasm_module.run_wasm(fake_project(tmp_path), "wasm32-unknown-unknown")
 
 
 def test_breakdown_names_the_shipped_functions() -> None:
@@ -207,7 +207,7 @@ def test_breakdown_names_the_shipped_functions() -> None:
         [body(10), body(400), body(50)], names={2: "a", 3: "_ZN4weft3big17h0123456789abcdefE"}
     )
     shipped = binary.strip_custom(named)
-    result = wasm_stage.breakdown(binary.parse(named), binary.parse(shipped), 2)
+    result = wasm_module.breakdown(binary.parse(named), binary.parse(shipped), 2)
     assert result.named
     assert result.functions == ((3, "weft::big", 402), (4, "function[4]", 51))
     assert result.sections[0][0] == "code"
@@ -216,7 +216,7 @@ def test_breakdown_names_the_shipped_functions() -> None:
 
 def test_breakdown_without_names_falls_back_to_indices() -> None:
     stripped = binary.parse(binary.strip_custom(module([body(10), body(400)], names={2: "a"})))
-    result = wasm_stage.breakdown(stripped, stripped, 5)
+    result = wasm_module.breakdown(stripped, stripped, 5)
     assert not result.named
     assert "names stripped" in result.note
     assert result.functions == ((3, "function[3]", 402), (2, "function[2]", 11))
@@ -225,19 +225,19 @@ def test_breakdown_without_names_falls_back_to_indices() -> None:
 def test_breakdown_refuses_names_of_different_code() -> None:
     named = binary.parse(module([body(10), body(400)], names={2: "a", 3: "b"}))
     other = binary.parse(module([body(10), body(401)]))
-    result = wasm_stage.breakdown(named, other, 5)
+    result = wasm_module.breakdown(named, other, 5)
     assert not result.named
     assert "differs" in result.note
 
 
 def test_smoke_input_from_config_and_missing(tmp_path: Path) -> None:
     (tmp_path / "in.txt").write_text("a b a\n")
-    data, origin = wasm_stage.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=in.txt"]))
+    data, origin = wasm_module.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=in.txt"]))
     assert data == b"a b a\n"
     assert origin.endswith("in.txt")
     with pytest.raises(ConfigError, match=r"wasm\.smoke-input"):
-        wasm_stage.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=nope.txt"]))
-    builtin, label = wasm_stage.smoke_input(fake_project(tmp_path))
+        wasm_module.smoke_input(fake_project(tmp_path, ["wasm.smoke-input=nope.txt"]))
+    builtin, label = wasm_module.smoke_input(fake_project(tmp_path))
     assert label == "built-in text"
     assert builtin.count(b"the") > 3
 
@@ -296,12 +296,12 @@ def test_doctor_row_names_the_toolchain_the_stage_would_use(tmp_path: Path) -> N
     stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
     debian = toolchain("1.63.0", ("wasm32-wasi",))
     facts.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)
-    rows = {row.item: row for row in wasm_stage.wasm_stage_rows(facts)}
+    rows = {row.item: row for row in wasm_module.wasm_stage_rows(facts)}
     row = rows["toolchain for wasm32-wasip1"]
     assert row.ok
     assert "rustc 1.63.0" in row.detail
     assert row.detail.endswith("as wasm32-wasi")
     facts.__dict__.update(toolchains=[stable])
-    row = {r.item: r for r in wasm_stage.wasm_stage_rows(facts)}["toolchain for wasm32-wasip1"]
+    row = {r.item: r for r in wasm_module.wasm_stage_rows(facts)}["toolchain for wasm32-wasip1"]
     assert not row.ok
     assert "rustup target add wasm32-wasip1" in row.fix

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nox_cargo.build.linkers import Linker, required_linker
+from nox_cargo.build.linkers import env_var as linker_env_var
+from nox_cargo.build.targets import Triple, parse_triple
+from nox_cargo.build.toolchain import Toolchain
 from nox_cargo.config import Target
-from nox_cargo.linkers import Linker, required_linker
-from nox_cargo.linkers import env_var as linker_env_var
-from nox_cargo.targets import Triple, parse_triple
-from nox_cargo.toolchain import Toolchain
 from nox_cargo.workspace import Version
 
 

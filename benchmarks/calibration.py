@@ -1,4 +1,4 @@
-"""Programs with a known cost, to prove the harness right: a startup spinner, a memory toucher.
+"""Calibration programs for the bench gate (benchmarks/ab_gate.py and the bench integration tests).
 
 - `spinner`: a tiny Rust program that busy-waits `spin_ns` on the monotonic clock before
   printing one line. Two builds that differ only in `spin_ns` are a known A/B slowdown.

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nox_cargo import toolchain as tc
+from nox_cargo.build import toolchain as tc
 from nox_cargo.console import get_console
 from nox_cargo.errors import ToolchainError, Unavailable
 from nox_cargo.fsutil import atomic_copy, atomic_write_text

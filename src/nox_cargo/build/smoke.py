@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nox_cargo.build.targets import host_can_run, parse_triple
 from nox_cargo.console import get_console
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.process import run
-from nox_cargo.targets import host_can_run, parse_triple
 
 # Rust arch → qemu-user's name for it.
 QEMU_ARCH = {

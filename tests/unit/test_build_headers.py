@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nox_cargo.binary import BinaryFormatError, inspect, inspect_bytes
+from nox_cargo.build.headers import BinaryFormatError, inspect, inspect_bytes
 
 BASE = 0x400000
 

@@ -21,18 +21,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from nox_cargo import git, linkers, smoke, targets
-from nox_cargo import toolchain as tc
-from nox_cargo.binary import BinaryInfo, inspect
-from nox_cargo.config import Target
-from nox_cargo.console import get_console, markdown_table
-from nox_cargo.doctor import Facts, Row, row_provider
-from nox_cargo.errors import CommandFailed, NoxCargoError, Unavailable
-from nox_cargo.fsutil import atomic_copy, locked
-from nox_cargo.manifest import Artifact, BuildManifest, sha256_file
-from nox_cargo.process import run
-from nox_cargo.project import Project
-from nox_cargo.strategies import (
+from nox_cargo import git
+from nox_cargo.build import linkers, smoke, targets
+from nox_cargo.build import toolchain as tc
+from nox_cargo.build.headers import BinaryInfo, inspect
+from nox_cargo.build.strategies import (
     Machine,
     Plan,
     Rejection,
@@ -43,6 +36,14 @@ from nox_cargo.strategies import (
     grouped,
     order_for,
 )
+from nox_cargo.config import Target
+from nox_cargo.console import get_console, markdown_table
+from nox_cargo.doctor import Facts, Row, row_provider
+from nox_cargo.errors import CommandFailed, NoxCargoError, Unavailable
+from nox_cargo.fsutil import atomic_copy, locked
+from nox_cargo.manifest import Artifact, BuildManifest, sha256_file
+from nox_cargo.process import run
+from nox_cargo.project import Project
 
 CRT_STATIC = ("-C", "target-feature=+crt-static")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nox_cargo import doctor, git, manifest
-from nox_cargo import toolchain as tc
+from nox_cargo.build import toolchain as tc
 from nox_cargo.config import WasmConfig
 from nox_cargo.console import get_console, markdown_table
 from nox_cargo.errors import (

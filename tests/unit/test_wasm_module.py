@@ -12,7 +12,9 @@ from typing import Any, cast
 import pytest
 
 from nox_cargo import config as cfg
+from nox_cargo.build import builder
 from nox_cargo.build import toolchain as tc
+from nox_cargo.build.strategies import Machine
 from nox_cargo.errors import CommandFailed, ConfigError, NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
 from nox_cargo.wasm import binary, runtime
@@ -39,13 +41,17 @@ WORKSPACE = Workspace(
 
 
 def fake_project(tmp_path: Path, overrides: Sequence[str] = ()) -> Project:
+    """A project whose PATH has only a `rustup` (never run: unit tests cannot spawn)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "rustup").touch(mode=0o755)
     return cast(
         Project,
         types.SimpleNamespace(
             config=cfg.load(None, {}, overrides),
             workspace=WORKSPACE,
             locked=["--locked"],
-            environ={},
+            environ={"PATH": str(bin_dir)},
             report_dir=tmp_path / "report",
             dist_dir=tmp_path / "dist",
             base_dir=tmp_path,
@@ -126,7 +132,7 @@ def test_rustup_adds_the_missing_std_to_the_default_toolchain(
         commands.append([str(a) for a in argv])
         (tmp_path / "sysroot" / "lib" / "rustlib" / "wasm32-wasip1" / "lib").mkdir(parents=True)
 
-    monkeypatch.setattr(wasm_module, "run", fake_run)
+    monkeypatch.setattr(builder, "run", fake_run)
     chosen = wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert commands == [["rustup", "target", "add", "--toolchain", "stable", "wasm32-wasip1"]]
     assert chosen.has_std("wasm32-wasip1")
@@ -144,7 +150,7 @@ def test_rustup_that_cannot_download_is_unavailable_with_its_reason(
     def offline(argv: list[str], **kwargs: Any) -> None:
         raise CommandFailed(argv, 1, "info: downloading component\nerror: could not download")
 
-    monkeypatch.setattr(wasm_module, "run", offline)
+    monkeypatch.setattr(builder, "run", offline)
     with pytest.raises(Unavailable) as info:
         wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "error: could not download" in info.value.message
@@ -305,3 +311,45 @@ def test_doctor_row_names_the_toolchain_the_stage_would_use(tmp_path: Path) -> N
     row = {r.item: r for r in wasm_module.wasm_stage_rows(facts)}["toolchain for wasm32-wasip1"]
     assert not row.ok
     assert "rustup target add wasm32-wasip1" in row.fix
+
+
+def synthetic_machine(default: str | None, *toolchains: tc.Toolchain) -> Machine:
+    by_version = {t.version_line.split()[1]: t for t in toolchains}
+    return builder.machine_from(
+        list(toolchains), by_version[default] if default else None, {"PATH": "/nonexistent"}
+    )
+
+
+WASM_STD = ("wasm32-wasip1", "x86_64-unknown-linux-gnu")
+NIGHTLY = dataclasses.replace(
+    toolchain("1.97.0", WASM_STD), version_line="rustc 1.97.0-nightly (abc 2026-11-30)"
+)
+RELEASE = toolchain("1.95.0", WASM_STD)
+MSRV = toolchain("1.63.0", ("wasm32-wasi", "x86_64-unknown-linux-gnu"))
+
+
+@pytest.mark.parametrize(
+    ("default", "rust_version", "expected"),
+    [
+        ("1.95.0", "1.63", RELEASE),  # the default toolchain
+        (None, "1.63", RELEASE),  # no default: releases before the (newer) nightly
+        ("1.63.0", "1.63", MSRV),  # a default at the MSRV is still the default
+        ("1.63.0", "1.70", RELEASE),  # ... but not below the workspace's rust-version
+    ],
+)
+def test_wasm_picks_the_toolchain_build_would_pick(
+    tmp_path: Path, default: str | None, rust_version: str, expected: tc.Toolchain
+) -> None:
+    machine = synthetic_machine(default, NIGHTLY, RELEASE, MSRV)
+    members = tuple(
+        dataclasses.replace(p, rust_version=Version.parse(rust_version)) for p in WORKSPACE.members
+    )
+    project = fake_project(tmp_path)
+    project.__dict__["workspace"] = dataclasses.replace(WORKSPACE, members=members)
+    target = cfg.Target("wasm", "wasm32-wasip1")
+    by_build = builder.choose(
+        project, builder.make_request(project, target), machine, prepare=False
+    ).plan.toolchain
+    by_wasm = wasm_module.select_toolchain(project, "wasm32-wasip1", machine)
+    assert by_wasm is by_build
+    assert by_wasm is expected

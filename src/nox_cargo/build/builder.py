@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nox_cargo import git
@@ -154,12 +154,15 @@ def choose(project: Project, request: Request, machine: Machine, *, prepare: boo
         plan = item
         if plan.linker is not None:
             linkers.check(plan.linker, target.triple, machine.which)
-        if prepare:
+        if prepare and plan.prepare:
             failed = _prepare(plan)
             if failed is not None:
                 console.info(f"strategy {plan.strategy}: not here: {failed.missing}")
                 rejections.append(failed)
                 continue
+            if plan.toolchain is not None:  # it has the std it was prepared with now
+                fresh = tc.installed_targets(plan.toolchain.sysroot)
+                plan = replace(plan, toolchain=replace(plan.toolchain, targets=fresh))
         return Choice(plan, tuple(rejections))
     message, fix = explain(target, rejections)
     raise Unavailable(message, fix)

@@ -37,15 +37,18 @@ class Request:
     rustflags: tuple[str, ...]
     locked: tuple[str, ...]
     rust_version: Version | None
+    packages: tuple[str, ...] = ()  # `-p` (empty: the workspace's default members)
 
     @property
     def triple(self) -> Triple:
         return parse_triple(self.target.triple)
 
     def cargo_args(self, triple_name: str) -> list[str]:
-        """`--release`/`--profile P`, `--target T`, `--bin X`..., features, `--locked`."""
+        """`--release`/`--profile P`, `--target T`, `-p P`, `--bin X`, features, `--locked`."""
         args = ["--release"] if self.profile == "release" else ["--profile", self.profile]
         args += ["--target", triple_name]
+        for package in self.packages:
+            args += ["-p", package]
         for binary in self.binaries:
             args += ["--bin", binary]
         if self.features:
@@ -306,6 +309,8 @@ class Cross:
 
     def plan(self, request: Request, machine: Machine) -> Plan:
         _needs_runner(request, machine)
+        if request.triple.binary_format == "wasm":
+            raise NotHere(f"cross has no image for {request.target.triple}", "use another strategy")
         if machine.which("cross") is None:
             raise NotHere("`cross` is not installed", "`cargo install cross --locked`")
         engine = machine.container_engine()

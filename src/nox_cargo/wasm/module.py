@@ -22,13 +22,15 @@ import re
 import shutil
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nox_cargo import doctor, git, manifest
+from nox_cargo.build import builder
 from nox_cargo.build import toolchain as tc
-from nox_cargo.config import WasmConfig
+from nox_cargo.build.strategies import Machine, Request, first_plan
+from nox_cargo.config import Target, WasmConfig
 from nox_cargo.console import get_console, markdown_table
 from nox_cargo.errors import (
     CommandFailed,
@@ -140,47 +142,43 @@ def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
     return package, name
 
 
-def select_toolchain(project: Project, triple: str) -> tc.Toolchain:
-    """The default toolchain when it has the wasm std, else the newest that does."""
-    toolchains = tc.discover(project.environ)
-    default = tc.default_toolchain(toolchains, project.environ)
-    candidates = [t for t in toolchains if t.has_std(triple)]
-    if default is not None and default in candidates:
-        return default
-    if candidates:
-        return candidates[0]
-    fix = (
-        f"`rustup target add {triple}`, or on Debian/Ubuntu "
-        "`apt-get install libstd-rust-dev-wasm32` (rustc's own wasm32-wasi std)."
-    )
-    if default is not None and default.rustup_name is not None:
-        return _rustup_add_std(default, triple, fix)
-    found = ", ".join(t.describe() for t in toolchains) or "no Rust toolchain"
-    raise Unavailable(
-        f"No toolchain here has the standard library for {triple} (found: {found}).", fix
+# Debian and Ubuntu ship rustc's own wasm32-wasi std; a fix worth naming besides rustup.
+DEBIAN_WASM_STD = (
+    "on Debian/Ubuntu `apt-get install libstd-rust-dev-wasm32` (rustc's wasm32-wasi std)"
+)
+
+
+def wasm_request(project: Project, triple: str, package: str = "", bin_name: str = "") -> Request:
+    """The wasm module as a build request: the triple as a target with the wasm profile.
+
+    It goes through the same strategies as `build(target=…)`: same toolchain preference, same
+    rust-version floor, same `rustup target add` preparation.
+    """
+    target = Target(id=triple, triple=triple, profile=project.config.wasm.profile)
+    return Request(
+        target=target,
+        binaries=(bin_name,) if bin_name else (),
+        profile=project.config.wasm.profile,
+        features=(),
+        rustflags=builder.rustflags_for(target),
+        locked=tuple(project.locked),
+        rust_version=project.workspace.rust_version,
+        packages=(package,) if package else (),
     )
 
 
-def _rustup_add_std(toolchain: tc.Toolchain, triple: str, fix: str) -> tc.Toolchain:
-    """Download the wasm std into the default rustup toolchain, as the build stage's rustup
-    strategy does for its targets (so a fresh CI runner needs no step outside the session)."""
-    assert toolchain.rustup_name is not None
-    name = toolchain.triple_name(triple)
+def select_toolchain(project: Project, triple: str, machine: Machine | None = None) -> tc.Toolchain:
+    """The toolchain `build(target=<triple>)` would use, its std added by rustup if need be."""
+    request = wasm_request(project, triple)
+    probed = machine or builder.probe_machine(project.environ)
     try:
-        run(["rustup", "target", "add", "--toolchain", toolchain.rustup_name, name], capture=True)
-    except NoxCargoError as exc:
-        why = exc.tail if isinstance(exc, CommandFailed) else exc.message
-        last = [ln for ln in why.splitlines() if ln.strip()][-1:] or ["no output"]
-        raise Unavailable(
-            f"No toolchain here has the standard library for {triple}, and "
-            f"`rustup target add {name}` failed: {last[0].strip()}",
-            fix,
-        ) from None
-    return replace(toolchain, targets=tc.installed_targets(toolchain.sysroot))
-
-
-def profile_dir(profile: str) -> str:
-    return {"dev": "debug", "test": "debug", "bench": "release"}.get(profile, profile)
+        choice = builder.choose(project, request, probed, prepare=True)
+    except Unavailable as exc:
+        raise Unavailable(exc.message, f"{exc.hint}, or {DEBIAN_WASM_STD}.") from None
+    toolchain = choice.plan.toolchain
+    if toolchain is None:  # only `cross` plans without a host toolchain, and it has no wasm image
+        raise Unavailable(f"No toolchain here builds {triple}.", f"{DEBIAN_WASM_STD}.")
+    return toolchain
 
 
 def profile_env(profile: str, key: str) -> str:
@@ -199,19 +197,8 @@ def build(
     prefix, env = toolchain.cargo_invocation()
     # Keep the name section for the breakdown; nox-cargo strips the shipped copy itself.
     env = {**env, profile_env(config.profile, "STRIP"): "debuginfo"}
-    argv = [
-        *prefix,
-        "build",
-        *project.locked,
-        "--target",
-        name,
-        "--profile",
-        config.profile,
-        "-p",
-        package.name,
-        "--bin",
-        bin_name,
-    ]
+    request = wasm_request(project, triple, package.name, bin_name)
+    argv = [*prefix, "build", *request.cargo_args(name)]
     try:
         run(argv, cwd=workspace.root, env=env)
     except CommandFailed as exc:
@@ -226,7 +213,7 @@ def build(
                 'or set `wasm.profile = "release"`.',
             ) from None
         raise
-    built = workspace.target_dir / name / profile_dir(config.profile) / f"{bin_name}.wasm"
+    built = workspace.target_dir / name / builder.profile_dir(config.profile) / f"{bin_name}.wasm"
     if not built.is_file():
         raise NoxCargoError(
             f"cargo finished but {built} does not exist.",
@@ -630,20 +617,25 @@ def _write_report(path: Path, result: WasmResult, dist_dir: Path, staged: bool) 
 @doctor.row_provider
 def wasm_stage_rows(facts: doctor.Facts) -> Iterable[doctor.Row]:
     """What the wasm stage would use here (the tools themselves are the foundation's rows)."""
-    config = facts.project.config.wasm
-    for triple in config.targets:
-        with_std = [t for t in facts.toolchains if t.has_std(triple)]
-        default = facts.default_toolchain
-        chosen = default if default in with_std else (with_std[0] if with_std else None)
-        yield doctor.Row(
-            "wasm",
-            f"toolchain for {triple}",
-            chosen is not None,
-            f"{chosen.describe()} as {chosen.triple_name(triple)}" if chosen else "none",
-            ""
-            if chosen
-            else f"rustup target add {triple} (Debian: apt-get install libstd-rust-dev-wasm32)",
-        )
+    project = facts.project
+    machine = builder.machine_from(facts.toolchains, facts.default_toolchain, project.environ)
+    for triple in project.config.wasm.targets:
+        request = wasm_request(project, triple)
+        plan, rejections = first_plan(request, machine, ("native",))
+        if plan is not None and plan.toolchain is not None:
+            name = plan.toolchain.triple_name(triple)
+            yield doctor.Row(
+                "wasm", f"toolchain for {triple}", True, f"{plan.toolchain.describe()} as {name}"
+            )
+        else:
+            missing = rejections[0].missing if rejections else "no toolchain has its std"
+            yield doctor.Row(
+                "wasm",
+                f"toolchain for {triple}",
+                False,
+                missing,
+                f"rustup target add {triple} ({DEBIAN_WASM_STD})",
+            )
     gzip_cli = facts.which("gzip")
     yield doctor.Row(
         "wasm",

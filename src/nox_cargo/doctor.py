@@ -1,7 +1,7 @@
 """`doctor`: what this machine has for the pipeline, a row per tool, with the fix for each gap.
 
-Stages add rows with `@row_provider`; every provider gets the same probed facts, so doctor runs each
-toolchain probe once however many rows use it.
+Each stage declares its row providers (`Stage.doctor`); every provider gets the same `Probes`, so
+doctor runs each toolchain probe once however many rows use it.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class Row:
         return cls(area, item, False, missing, fix)
 
 
-class Facts:
-    """Probes shared by every provider, each run at most once."""
+class Probes:
+    """What this machine has, shared by every provider; each probe runs at most once."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -65,31 +65,25 @@ class Facts:
         return text.splitlines()[0] if text else ""
 
 
-Provider = Callable[[Facts], Iterable[Row]]
-PROVIDERS: list[Provider] = []
+Provider = Callable[[Probes], Iterable[Row]]
 
 
-def row_provider(func: Provider) -> Provider:
-    PROVIDERS.append(func)
-    return func
-
-
-def collect(project: Project) -> list[Row]:
-    facts = Facts(project)
+def collect(project: Project, providers: Iterable[Provider]) -> list[Row]:
+    """The rows of every provider, in order; a provider that fails becomes a row saying so."""
+    probes = Probes(project)
     rows: list[Row] = []
-    for provider in PROVIDERS:
+    for provider in providers:
         try:
-            rows.extend(provider(facts))
+            rows.extend(provider(probes))
         except NoxCargoError as exc:
             rows.append(Row("doctor", provider.__name__, False, exc.message, exc.hint or ""))
     return rows
 
 
-# -- the foundation's rows ------------------------------------------------------------------
+# -- rows of the stages whose modules hold none of their own ----------------------------------
 
 
-@row_provider
-def rust_rows(facts: Facts) -> Iterable[Row]:
+def rust_rows(facts: Probes) -> Iterable[Row]:
     rustup = "install Rust with rustup: https://rustup.rs"
     cargo = facts.which("cargo")
     cargo_version = facts.version(["cargo", "--version"]) if cargo else None
@@ -116,8 +110,7 @@ def rust_rows(facts: Facts) -> Iterable[Row]:
     )
 
 
-@row_provider
-def msrv_rows(facts: Facts) -> Iterable[Row]:
+def msrv_rows(facts: Probes) -> Iterable[Row]:
     workspace = facts.project.workspace
     msrv = workspace.rust_version
     yield Row("workspace", "path", None, str(workspace.root))
@@ -130,8 +123,7 @@ def msrv_rows(facts: Facts) -> Iterable[Row]:
         yield Row("workspace", "MSRV toolchain", True, chosen.describe())
 
 
-@row_provider
-def docker_rows(facts: Facts) -> Iterable[Row]:
+def docker_rows(facts: Probes) -> Iterable[Row]:
     if not facts.which("docker"):
         yield Row("docker", "engine", False, "docker CLI not found", "install Docker Engine")
         return
@@ -145,8 +137,7 @@ def docker_rows(facts: Facts) -> Iterable[Row]:
     )
 
 
-@row_provider
-def wasm_rows(facts: Facts) -> Iterable[Row]:
+def wasm_rows(facts: Probes) -> Iterable[Row]:
     wasm_opt = facts.version(["wasm-opt", "--version"]) if facts.which("wasm-opt") else None
     yield Row.probe("wasm", "wasm-opt", wasm_opt, "apt-get install binaryen")
     has_wasmtime = importlib.util.find_spec("wasmtime") is not None

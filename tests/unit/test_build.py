@@ -14,7 +14,7 @@ from nox_cargo import git, project
 from nox_cargo.build import builder as build
 from nox_cargo.build import smoke
 from nox_cargo.build.strategies import Plan
-from nox_cargo.doctor import Facts
+from nox_cargo.doctor import Probes
 from nox_cargo.errors import CommandFailed, NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.process import Completed
@@ -173,7 +173,7 @@ def test_unknown_target_id_lists_the_valid_ones(
 
 def test_doctor_has_one_row_per_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     proj = make_project(tmp_path, monkeypatch)
-    facts = Facts(proj)
+    facts = Probes(proj)
     facts.__dict__["toolchains"] = [STABLE, DEBIAN]  # cached_property: no rustc is probed
     facts.__dict__["default_toolchain"] = STABLE
     rows = {row.item.split()[0]: row for row in build.target_rows(facts)}

@@ -22,15 +22,16 @@ SESSIONS = (
     "wasm(target=wasm32-wasip1)",
     "docker(platform=linux/amd64)",
     "docker(platform=linux/arm64)",
-    "build(target=x86_64-musl)",
 )
 EXTRA = Target("aarch64-gnu", "aarch64-unknown-linux-gnu", "ubuntu-latest", linker="aarch64-gcc")
 
 
 def facts(*targets: Target, sessions: tuple[str, ...] = SESSIONS) -> matrix.Facts:
+    """As registered: one `build(target=…)` session per target of the registry."""
+    registry = targets or DEFAULT_TARGETS
     return matrix.Facts(
-        targets=targets or DEFAULT_TARGETS,
-        sessions=sessions,
+        targets=registry,
+        sessions=(*sessions, *(f"build(target={t.id})" for t in registry)),
         docker_platforms={"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-gnu"},
         dist_dir="dist",
         target_dir="weft/target",
@@ -152,7 +153,7 @@ def repo_facts(*targets: Target) -> matrix.Facts:
     from nox_cargo.project import Project
 
     config = Project.load(REPO, environ={}).config
-    sessions = [f"build(target={t.id})" for t in config.target_registry]
+    sessions = [f"build(target={t.id})" for t in targets or config.target_registry]
     sessions += [f"lint(step={step})" for step in lint.STEPS]
     sessions += [f"test(toolchain={which})" for which in cargo_test.TOOLCHAINS]
     sessions += [f"wasm(target={triple})" for triple in config.wasm.targets]

@@ -12,6 +12,7 @@ import pytest
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
 from nox_cargo.sessions.runner import parse_posargs, parser, run_stage
+from nox_cargo.stage import Option
 
 
 class Quit(Exception):
@@ -96,27 +97,32 @@ def test_config_overrides_reach_the_body(tmp_path: Path) -> None:
 
 def test_options_of_other_stages_are_left_to_them(tmp_path: Path) -> None:
     # nox hands `nox -s bench -- --base main` to bench's required build session as well.
+    bench_options = (Option(("--base",), "", metavar="REF"), Option(("--quick",), ""))
+    build_options = (Option(("--dry-run",), ""),)
     bench = parser("bench-demo", "demo")
-    bench.add_argument("--base")
-    bench.add_argument("--quick", action="store_true")
+    for option in bench_options:
+        option.add_to(bench)
     build = parser("build-demo", "demo")
-    build.add_argument("--dry-run", action="store_true")
-    args, others = parse_posargs(build, ["--base", "main", "--dry-run", "--quick"])
+    for option in build_options:
+        option.add_to(build)
+    args, others = parse_posargs(
+        build, ["--base", "main", "--dry-run", "--quick"], others=bench_options
+    )
     assert args.dry_run is True
     assert others == ["--base", "main", "--quick"]
-    own, none = parse_posargs(bench, ["--base", "main"])
+    own, none = parse_posargs(bench, ["--base", "main"], others=build_options)
     assert (own.base, none) == ("main", [])
 
 
 def test_an_option_no_stage_knows_is_still_an_error() -> None:
     build = parser("build-demo2", "demo")
     with pytest.raises(UsageError, match="--bsae"):
-        parse_posargs(build, ["--bsae", "main"])
+        parse_posargs(build, ["--bsae", "main"], others=(Option(("--base",), "", metavar="R"),))
 
 
 def test_every_lint_step_and_test_toolchain_has_its_description() -> None:
     from nox_cargo import cargo_test, lint
-    from nox_cargo.sessions import LINT_DOCS, TEST_DOCS
+    from nox_cargo.sessions.cargo import LINT_DOCS, TEST_DOCS
 
     assert tuple(LINT_DOCS) == lint.STEPS
     assert tuple(TEST_DOCS) == cargo_test.TOOLCHAINS

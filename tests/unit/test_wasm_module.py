@@ -298,7 +298,7 @@ def test_missing_wasmtime_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_doctor_row_names_the_toolchain_the_stage_would_use(tmp_path: Path) -> None:
     from nox_cargo import doctor
 
-    facts = doctor.Facts(fake_project(tmp_path))
+    facts = doctor.Probes(fake_project(tmp_path))
     stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
     debian = toolchain("1.63.0", ("wasm32-wasi",))
     facts.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)

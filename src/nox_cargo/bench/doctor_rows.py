@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from nox_cargo.bench.runner import bench_target
-from nox_cargo.doctor import Facts, Row, row_provider
+from nox_cargo.doctor import Probes, Row
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.manifest import BuildManifest
 
 
-@row_provider
-def bench_rows(facts: Facts) -> Iterable[Row]:
+def bench_rows(facts: Probes) -> Iterable[Row]:
     """The benchmarked target and whether its build exists; what compiles the launcher."""
     project = facts.project
     default = facts.default_toolchain

@@ -38,7 +38,7 @@ from nox_cargo.build.strategies import (
 )
 from nox_cargo.config import Target
 from nox_cargo.console import get_console, markdown_table
-from nox_cargo.doctor import Facts, Row, row_provider
+from nox_cargo.doctor import Probes, Row
 from nox_cargo.errors import CommandFailed, NoxCargoError, Unavailable
 from nox_cargo.fsutil import atomic_copy, locked
 from nox_cargo.manifest import Artifact, BuildManifest, sha256_file
@@ -370,8 +370,7 @@ def _report(manifest: BuildManifest, built: list[Built], dist: Path) -> None:
 # -- doctor: one row per target ---------------------------------------------------------------
 
 
-@row_provider
-def target_rows(facts: Facts) -> Iterable[Row]:
+def target_rows(facts: Probes) -> Iterable[Row]:
     """Whether each target of the registry is buildable here, how, or the exact fix."""
     project = facts.project
     machine = machine_from(facts.toolchains, facts.default_toolchain, project.environ)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from nox_cargo.docker import engine
-from nox_cargo.doctor import Facts, Row, row_provider
+from nox_cargo.doctor import Probes, Row
 
 
-@row_provider
-def docker_stage_rows(facts: Facts) -> Iterable[Row]:
+def docker_stage_rows(facts: Probes) -> Iterable[Row]:
     if not facts.which("docker"):
         return
     buildx = facts.version(["docker", "buildx", "version"])

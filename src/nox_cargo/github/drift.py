@@ -78,7 +78,7 @@ def plan(directory: Path, facts: matrix.Facts) -> list[FileState]:
                     f"add `{markers.BEGIN}{block}` and `{markers.END}` where it belongs (see "
                     "nox-cargo's copy of the file), then run `nox -s workflows -- --write`.",
                 )
-        expected = markers.rewrite(text, path, render, matrix.BLOCKS)
+        expected = markers.rewrite(text, path, render, matrix.blocks(facts))
         states.append(FileState(path, text, expected))
     return states
 

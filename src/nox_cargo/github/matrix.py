@@ -1,9 +1,10 @@
 """What the generated parts of the workflows must say, computed from the config and the sessions.
 
-Matrices come from two sources of truth: the target registry (`build`, `release`, the package
-smoke, the docker runners) and the registered nox sessions (`lint(step=…)`, `test(toolchain=…)`,
-`wasm(target=…)`, `docker(platform=…)`), so a step or target added to nox-cargo or to the config
-reaches CI through `nox -s workflows -- --write`, never by copying names by hand.
+Every stage declared with `ci=CIMatrix(...)` in the stage table has a `<stage>-matrix` block: one
+entry per registered `stage(key=value)` session, plus the keys its declaration adds (a target's
+runner, the MSRV to install). The release workflow's matrices come from the target registry. So a
+step, target or stage added to nox-cargo or to the config reaches CI through
+`nox -s workflows -- --write`, never by copying names by hand.
 
 Blocks render as YAML lines without their indentation (`markers.rewrite` adds it). Scalars are
 written plainly when YAML reads them back as the same string, double-quoted otherwise.
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from nox_cargo.config import Config, Target
 from nox_cargo.errors import NoxCargoError
+from nox_cargo.stage import Entry, Stage
 
 # Which blocks each workflow file must contain.
 WORKFLOW_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -34,13 +36,6 @@ WORKFLOW_BLOCKS: dict[str, tuple[str, ...]] = {
     "release.yml": ("env", "release-matrix"),
     "bench-comment.yml": ("env",),
 }
-# Session families whose registered children become a matrix: block -> (family, matrix key).
-SESSION_MATRICES = {
-    "lint-matrix": ("lint", "step"),
-    "test-matrix": ("test", "toolchain"),
-    "wasm-matrix": ("wasm", "target"),
-    "docker-matrix": ("docker", "platform"),
-}
 DEFAULT_RUNNER = "ubuntu-latest"
 # The nox CI installs (the version .ci/run uses); nox-cargo itself is `.` in its own repository.
 NOX_REQUIREMENT = "nox==2026.10.20"
@@ -48,6 +43,12 @@ NOX_REQUIREMENT = "nox==2026.10.20"
 
 class MatrixError(NoxCargoError):
     """A workflow needs a matrix that the configuration or the sessions cannot give."""
+
+
+def _pipeline_stages() -> tuple[Stage, ...]:
+    from nox_cargo.pipeline import STAGES
+
+    return STAGES
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class Facts:
     report_dir: str = "target/nox-cargo"
     msrv: str | None = None
     nox_cargo_requirement: str = "nox-cargo"
+    stages: tuple[Stage, ...] = field(default_factory=_pipeline_stages)
+
+    @property
+    def matrix_stages(self) -> dict[str, Stage]:
+        """Block name → the parametrized stage whose sessions make that matrix."""
+        return {f"{s.name}-matrix": s for s in self.stages if s.ci is not None and s.param}
 
     @classmethod
     def from_config(
@@ -71,6 +78,7 @@ class Facts:
         root: Path,
         workspace: Path,
         msrv: str | None,
+        stages: Sequence[Stage] | None = None,
     ) -> Facts:
         """`root` is the repository (workflow paths are relative to it), `workspace` the Cargo
         workspace: CI uses cargo's default target dir, `<workspace>/target`."""
@@ -84,6 +92,7 @@ class Facts:
             report_dir=_relative(workspace / "target" / "nox-cargo", root),
             msrv=requested if requested and "/" not in requested else msrv,
             nox_cargo_requirement=_requirement(root),
+            stages=tuple(stages) if stages is not None else _pipeline_stages(),
         )
 
 
@@ -123,9 +132,6 @@ def scalar(value: str | bool) -> str:
     return json.dumps(value)
 
 
-Entry = dict[str, str | bool]
-
-
 def include(entries: Sequence[Entry]) -> list[str]:
     """`include:` with one mapping per entry, keys in the order given."""
     lines = ["include:"]
@@ -152,15 +158,39 @@ def needs_system_toolchains(target: Target) -> bool:
 
 
 def target_entries(targets: Sequence[Target]) -> list[Entry]:
-    return [
-        {
-            "target": t.id,
-            "triple": t.triple,
-            "runner": t.runner,
-            "system": needs_system_toolchains(t),
-        }
-        for t in targets
-    ]
+    return [{"target": t.id, **_target_keys(t)} for t in targets]
+
+
+def _target_keys(target: Target) -> Entry:
+    return {
+        "triple": target.triple,
+        "runner": target.runner,
+        "system": needs_system_toolchains(target),
+    }
+
+
+# -- the keys stages add to their matrix entries (named in nox_cargo.pipeline) ----------------
+
+
+def target_extras(facts: Facts, target_id: str) -> Entry:
+    """A build entry runs on its target's runner."""
+    by_id = {t.id: t for t in facts.targets}
+    return _target_keys(by_id[target_id]) if target_id in by_id else {}
+
+
+def msrv_extras(facts: Facts, which: str) -> Entry:
+    """The MSRV entry installs the toolchain at the workspace's rust-version."""
+    return {"install": facts.msrv} if which == "msrv" and facts.msrv else {}
+
+
+def docker_extras(facts: Facts, platform: str) -> Entry:
+    """An image is built where its target is built."""
+    by_id = {t.id: t for t in facts.targets}
+    target = by_id.get(facts.docker_platforms.get(platform, ""))
+    return {
+        "runner": target.runner if target else DEFAULT_RUNNER,
+        "system": needs_system_toolchains(target) if target else False,
+    }
 
 
 def smoke_target(targets: Sequence[Target]) -> Target:
@@ -174,29 +204,22 @@ def smoke_target(targets: Sequence[Target]) -> Target:
 
 
 def session_matrix(facts: Facts, block: str) -> list[Entry]:
-    family, key = SESSION_MATRICES[block]
-    values = children(facts.sessions, family, key)
+    stage = facts.matrix_stages[block]
+    assert stage.param is not None and stage.ci is not None
+    key = stage.param.key
+    values = children(facts.sessions, stage.name, key)
     if not values:
         raise MatrixError(
-            f"The `{block}` block needs `{family}({key}=…)` sessions, but none is registered.",
-            f"register the `{family}` stage (nox_cargo.register() does), or delete the job "
+            f"The `{block}` block needs `{stage.name}({key}=…)` sessions, but none is registered.",
+            f"register the `{stage.name}` stage (nox_cargo.register() does), or delete the job "
             "and its block from the workflow.",
         )
-    by_id = {t.id: t for t in facts.targets}
-    entries: list[Entry] = []
-    for value in values:
-        entry: Entry = {key: value}
-        if block == "test-matrix" and value == "msrv" and facts.msrv:
-            entry["install"] = facts.msrv
-        if block == "docker-matrix":
-            target = by_id.get(facts.docker_platforms.get(value, ""))
-            entry["runner"] = target.runner if target else DEFAULT_RUNNER
-            entry["system"] = needs_system_toolchains(target) if target else False
-        entries.append(entry)
-    return entries
+    return [{key: value, **stage.ci.extras(facts, value)} for value in values]
 
 
-BLOCKS = ("env", "build-matrix", "release-matrix", "package-matrix", *SESSION_MATRICES)
+def blocks(facts: Facts) -> tuple[str, ...]:
+    """Every block name a workflow may contain."""
+    return ("env", "release-matrix", "package-matrix", *facts.matrix_stages)
 
 
 def render(facts: Facts, block: str) -> list[str]:
@@ -209,7 +232,7 @@ def render(facts: Facts, block: str) -> list[str]:
             f"TARGET_DIR: {scalar(facts.target_dir)}",
             f"REPORT_DIR: {scalar(facts.report_dir)}",
         ]
-    if block in ("build-matrix", "release-matrix"):
+    if block == "release-matrix":
         return include(target_entries(facts.targets))
     if block == "package-matrix":
         return include(target_entries([smoke_target(facts.targets)]))
@@ -218,18 +241,13 @@ def render(facts: Facts, block: str) -> list[str]:
 
 def matrix_json(facts: Facts, name: str) -> str:
     """`{"include": [...]}` of one matrix, for `nox -s workflows -- --matrix NAME`."""
-    if name in ("build", "release"):
+    if name == "release":
         entries = target_entries(facts.targets)
     elif name == "package":
         entries = target_entries([smoke_target(facts.targets)])
-    elif f"{name}-matrix" in SESSION_MATRICES:
+    elif f"{name}-matrix" in facts.matrix_stages:
         entries = session_matrix(facts, f"{name}-matrix")
     else:
-        known = [
-            "build",
-            "release",
-            "package",
-            *(b.removesuffix("-matrix") for b in SESSION_MATRICES),
-        ]
+        known = ["release", "package", *(b.removesuffix("-matrix") for b in facts.matrix_stages)]
         raise MatrixError(f"There is no matrix {name!r}.", f"use one of: {', '.join(known)}.")
     return json.dumps({"include": entries}, indent=2)

@@ -1,4 +1,4 @@
-"""What every stage session shares: argument parsing, skip-or-fail, errors, the job summary.
+"""How a stage session runs: its posargs parsed, skip-or-fail, errors, the job summary.
 
 A session body is `(project, args) -> None`. It raises `Unavailable` for what this machine cannot
 do (skipped here, failed under CI or --strict) and `NoxCargoError` for everything else; both end
@@ -15,9 +15,11 @@ from typing import NoReturn
 
 import nox
 
+from nox_cargo.config import Config
 from nox_cargo.console import get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
+from nox_cargo.stage import Option, Stage
 
 Body = Callable[[Project, argparse.Namespace], object]
 
@@ -41,16 +43,11 @@ class _HelpShown(Exception):
     """`-- --help` printed the usage: the session ends successfully without running."""
 
 
-# Every stage's parser, so a stage can tell another stage's option from a typo (see parse_posargs).
-_PARSERS: list[ArgumentParser] = []
-
-
 def parser(session_name: str, description: str) -> ArgumentParser:
     """A parser with the options every stage accepts."""
     p = ArgumentParser(
         prog=f'nox -s "{session_name}" --', description=description, allow_abbrev=False
     )
-    _PARSERS.append(p)
     p.add_argument(
         "--strict",
         action="store_true",
@@ -67,10 +64,23 @@ def parser(session_name: str, description: str) -> ArgumentParser:
     return p
 
 
+def parser_for(stage: Stage, config: Config, value: str) -> ArgumentParser:
+    """The parser of one session of `stage`: its description is the session's `nox -l` line."""
+    p = parser(stage.session(value), stage.description(config, value))
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for option in stage.options:
+        if option.group and option.group not in groups:
+            groups[option.group] = p.add_mutually_exclusive_group()
+        option.add_to(groups[option.group] if option.group else p)
+    if stage.passthrough:
+        p.add_argument("passthrough", nargs=argparse.REMAINDER, help=stage.passthrough)
+    return p
+
+
 def parse_posargs(
-    argparser: ArgumentParser, posargs: Sequence[str]
+    argparser: ArgumentParser, posargs: Sequence[str], others: Sequence[Option] = ()
 ) -> tuple[argparse.Namespace, list[str]]:
-    """This stage's options, and the options of other stages it was handed.
+    """This stage's options, and the options of other stages (`others`) it was handed.
 
     nox gives a call's posargs to every session it runs, the sessions pulled in by `requires=`
     included: `nox -s bench -- --base main` hands `--base main` to `build(...)` too. An option that
@@ -81,17 +91,15 @@ def parse_posargs(
         return args, []
     foreign = ArgumentParser(add_help=False, allow_abbrev=False)
     seen: set[str] = set()
-    for index, other in enumerate(p for p in _PARSERS if p is not argparser):
-        for action in other._actions:
-            strings = [s for s in action.option_strings if s not in seen]
-            if not strings or isinstance(action, argparse._HelpAction):
-                continue
-            seen.update(strings)
-            dest = f"_{index}_{action.dest}"
-            if action.nargs == 0:
-                foreign.add_argument(*strings, dest=dest, action="store_true")
-            else:
-                foreign.add_argument(*strings, dest=dest, nargs=action.nargs)
+    for index, option in enumerate(others):
+        flags = [flag for flag in option.flags if flag not in seen]
+        if not flags:
+            continue
+        seen.update(flags)
+        if option.metavar is None:
+            foreign.add_argument(*flags, dest=f"_{index}", action="store_true")
+        else:
+            foreign.add_argument(*flags, dest=f"_{index}", nargs=option.nargs)
     _, unknown = foreign.parse_known_args(rest)
     if unknown:
         argparser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -104,20 +112,23 @@ def run_stage(
     body: Body,
     argparser: ArgumentParser,
     root: Path | None = None,
+    others: Sequence[Option] = (),
 ) -> None:
     """Parse posargs, load the project, run `body`, and turn the outcome into nox's verdict."""
     console = get_console()
     started = time.monotonic()
     try:
-        args, others = parse_posargs(argparser, session.posargs)
+        args, others_args = parse_posargs(argparser, session.posargs, others)
     except _HelpShown:
         argparser.print_help()
         return
     except UsageError as exc:
         console.error(exc.message, exc.hint)
         session.error(f"bad arguments for {name}")
-    if others:
-        console.info(f"{name} leaves {' '.join(others)} to the session of this call they belong to")
+    if others_args:
+        console.info(
+            f"{name} leaves {' '.join(others_args)} to the session of this call they belong to"
+        )
     project: Project | None = None
     try:
         project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)
@@ -148,79 +159,3 @@ def run_stage(
 def _headline(message: str) -> str:
     """The first line, for nox's own verdict line (which adds its own full stop)."""
     return message.splitlines()[0].rstrip(".")
-
-
-Define = Callable[[nox.Session], None]
-
-
-def define_matrix(
-    name: str,
-    key: str,
-    values: Sequence[str],
-    doc: str,
-    make_body: Callable[[str], Define],
-    requires: Callable[[str], list[str]] | None = None,
-    describe: Callable[[str], str] | None = None,
-) -> list[str]:
-    """Register `name(key=value)` for each value, plus `name`, which runs all of them.
-
-    nox's `requires=` can only be templated by python version, so a per-value dependency (package
-    needs *its* build) needs one session per value; the parent is what nox builds for a
-    parametrized session anyway: a no-op that requires every child.
-    """
-    children = []
-    for value in values:
-        child = f"{name}({key}={value})"
-        func = make_body(value)
-        func.__doc__ = describe(value) if describe else f"{doc} ({key}={value})."
-        func.__name__ = f"{name}_{key}_{value}".replace("-", "_").replace(".", "_")
-        add_session(func, child, requires=requires(value) if requires else None)
-        children.append(child)
-
-    def parent(session: nox.Session) -> None:
-        pass
-
-    parent.__doc__ = f"{doc}: every {key} ({', '.join(values)})."
-    add_session(parent, name, requires=children)
-    return children
-
-
-def add_session(
-    func: Define,
-    name: str,
-    requires: list[str] | None = None,
-    default: bool = True,
-) -> None:
-    """Register a cargo-driving session: no virtualenv, tools run as installed."""
-    nox.session(name=name, venv_backend="none", requires=requires, default=default)(func)
-
-
-def define_stage_matrix(
-    project: Project,
-    name: str,
-    key: str,
-    docs: dict[str, str],
-    doc: str,
-    options: Callable[[ArgumentParser], None],
-    call: Callable[[Project, argparse.Namespace, str], object],
-    requires: Callable[[str], list[str]] | None = None,
-) -> list[str]:
-    """`define_matrix` for the common case: one parser per value (its description is the value's
-    line in `docs`, its extra options from `options`) and a body that calls `call(project, args,
-    value)` through `run_stage`."""
-
-    def make(value: str) -> Define:
-        child = f"{name}({key}={value})"
-        argparser = parser(child, docs[value])
-        options(argparser)
-
-        def body(session: nox.Session) -> None:
-            run_stage(
-                session, child, lambda proj, args: call(proj, args, value), argparser, project.root
-            )
-
-        return body
-
-    return define_matrix(
-        name, key, list(docs), doc, make, requires=requires, describe=docs.__getitem__
-    )

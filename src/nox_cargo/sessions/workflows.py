@@ -19,7 +19,7 @@ from nox_cargo.errors import NoxCargoError
 from nox_cargo.github import audit, drift, invocations, matrix, rules
 from nox_cargo.github import workflow_yaml as wy
 from nox_cargo.project import Project
-from nox_cargo.sessions.runner import add_session, parser, run_stage
+from nox_cargo.sessions.registry import registered_stages
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 
@@ -32,7 +32,12 @@ def facts(project: Project, sessions: tuple[str, ...]) -> matrix.Facts:
     version = project.workspace.rust_version
     msrv = f"{version.major}.{version.minor}" if version else None
     return matrix.Facts.from_config(
-        project.config, sessions, project.root, project.workspace_path, msrv
+        project.config,
+        sessions,
+        project.root,
+        project.workspace_path,
+        msrv,
+        registered_stages() or None,
     )
 
 
@@ -56,7 +61,7 @@ def validate(directory: Path, sessions: tuple[str, ...]) -> int:
     return checked
 
 
-def run_workflows(project: Project, args: argparse.Namespace) -> None:
+def run_workflows(project: Project, args: argparse.Namespace, value: str = "") -> None:
     console = get_console()
     sessions = tuple(nox.registry.get())
     directory = project.root / WORKFLOWS_DIR
@@ -86,24 +91,3 @@ def run_workflows(project: Project, args: argparse.Namespace) -> None:
     if args.actionlint:
         audit.actionlint(files, project.environ, project.root)
         console.success("actionlint: no findings")
-
-
-def define_workflows(project: Project) -> None:
-    p = parser("workflows", "Check or regenerate the GitHub workflows from the target registry.")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--check",
-        action="store_true",
-        help="fail with a diff when a generated block drifted (default)",
-    )
-    mode.add_argument("--write", action="store_true", help="regenerate the blocks in place")
-    mode.add_argument(
-        "--matrix", metavar="NAME", help="print one matrix as JSON (build, release, lint, ...)"
-    )
-    p.add_argument("--actionlint", action="store_true", help="also run actionlint")
-
-    def workflows(session: nox.Session) -> None:
-        """Check the GitHub workflows against the registry and sessions (`-- --write` fixes)."""
-        run_stage(session, "workflows", run_workflows, p, project.root)
-
-    add_session(workflows, "workflows", default=False)

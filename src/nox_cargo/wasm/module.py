@@ -614,8 +614,7 @@ def _write_report(path: Path, result: WasmResult, dist_dir: Path, staged: bool) 
 # -- doctor ---------------------------------------------------------------------------------
 
 
-@doctor.row_provider
-def wasm_stage_rows(facts: doctor.Facts) -> Iterable[doctor.Row]:
+def wasm_stage_rows(facts: doctor.Probes) -> Iterable[doctor.Row]:
     """What the wasm stage would use here (the tools themselves are the foundation's rows)."""
     project = facts.project
     machine = builder.machine_from(facts.toolchains, facts.default_toolchain, project.environ)

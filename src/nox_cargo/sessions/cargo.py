@@ -1,0 +1,43 @@
+"""`lint(step=…)` and `test(toolchain=…)`: the cargo checks every contributor runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from nox_cargo import cargo_test, lint
+from nox_cargo.config import Config
+from nox_cargo.project import Project
+
+LINT_DOCS = {
+    "fmt": "Check formatting with cargo fmt (`-- --fix` formats the workspace).",
+    "clippy": "Lint every target with cargo clippy; warnings are errors by default.",
+    "check": "Type-check every target of the workspace with cargo check.",
+}
+TEST_DOCS = {
+    "stable": "Run the workspace tests on the default toolchain (nextest when installed).",
+    "msrv": "Run the workspace tests on a toolchain at the workspace's rust-version.",
+}
+
+
+def lint_steps(config: Config) -> tuple[str, ...]:
+    return lint.STEPS
+
+
+def describe_lint(config: Config, step: str) -> str:
+    return LINT_DOCS[step]
+
+
+def run_lint(project: Project, args: argparse.Namespace, step: str) -> None:
+    lint.run_step(project, step, args.fix)
+
+
+def test_toolchains(config: Config) -> tuple[str, ...]:
+    return cargo_test.TOOLCHAINS
+
+
+def describe_test(config: Config, which: str) -> str:
+    return TEST_DOCS[which]
+
+
+def run_test(project: Project, args: argparse.Namespace, which: str) -> None:
+    cargo_test.run_tests(project, which, args.passthrough)

@@ -27,6 +27,7 @@ def register(root: Path | str | None = None) -> list[str]:
 
     try:
         project = Project.load(Path(root) if root is not None else Path.cwd())
+        project.config.check_references()
         pipeline = register_all(project)
     except NoxCargoError as exc:
         get_console().error(exc.message, exc.hint)

@@ -8,7 +8,6 @@ import nox
 
 from nox_cargo.docker import doctor_rows
 from nox_cargo.docker.release import build_platform
-from nox_cargo.errors import ConfigError
 from nox_cargo.project import Project
 from nox_cargo.sessions.runner import Define, define_matrix, parser, run_stage
 
@@ -16,15 +15,6 @@ _ROWS = doctor_rows  # imported for its `nox -s doctor` rows
 
 
 def define_docker(project: Project) -> None:
-    known = {t.id for t in project.config.target_registry}
-    for platform, target_id in project.config.docker.platforms.items():
-        if target_id not in known:
-            raise ConfigError(
-                f"`docker.platforms` maps {platform} to target {target_id!r}, which is not in "
-                f"the target registry ({', '.join(sorted(known))}).",
-                "use one of those ids, or add the target as a [[tool.nox-cargo.targets]] table.",
-            )
-
     def make(platform: str) -> Define:
         name = f"docker(platform={platform})"
         p = parser(name, "Build the FROM scratch image of the built binary and check it.")

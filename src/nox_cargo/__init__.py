@@ -35,6 +35,7 @@ def register(root: Path | str | None = None, stages: Sequence[Stage] | None = No
 
     try:
         project = Project.load(Path(root) if root is not None else Path.cwd())
+        project.config.check_references()
         pipeline = register_stages(project, STAGES if stages is None else stages)
     except NoxCargoError as exc:
         get_console().error(exc.message, exc.hint)

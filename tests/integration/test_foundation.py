@@ -118,6 +118,11 @@ def test_skip_locally_fail_in_ci(tmp_path: Path) -> None:
         ("[tool.nox-cargo.lint]\nclipy = true\n", ["Unknown key `lint.clipy`", "pyproject.toml"]),
         ("[tool.nox-cargo.test]\nrunner = 3\n", ["`test.runner`", "pyproject.toml"]),
         ("[[tool.nox-cargo.targets]]\nid = 'x'\n", ["Missing key `triple`", "targets[0]"]),
+        ("[tool.nox-cargo.lint]\nclippy-deny = true\n", ["did you mean `clippy-deny-warnings`"]),
+        (
+            "[tool.nox-cargo.docker]\nplatforms = { 'linux/amd64' = 'riscv' }\n",
+            ["`docker.platforms` maps linux/amd64 to target 'riscv'", "[[tool.nox-cargo.targets]]"],
+        ),
     ],
 )
 def test_malformed_config_stops_nox_without_traceback(

@@ -1,0 +1,536 @@
+"""The configuration model: one frozen dataclass tree, its defaults, and every check on it.
+
+Field docs are the configuration reference (README and `doctor` print them). A check on one field
+raises `Invalid` with the field and the reason; the converter (convert.py) turns it into a
+ConfigError naming the key and the source. Checks that span sections live on `Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from nox_cargo.errors import ConfigError
+
+
+class Invalid(ValueError):
+    """Raised by a model's __post_init__: which key is wrong and why."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason
+
+
+class ByteSize(int):
+    """A size in bytes, written as an integer or as `300 KiB`, `120KB`, `20 MB`, `1.5 MiB`."""
+
+    UNITS: typing.ClassVar[dict[str, int]] = {
+        "": 1,
+        "b": 1,
+        "kb": 1000,
+        "mb": 1000**2,
+        "gb": 1000**3,
+        "kib": 1024,
+        "mib": 1024**2,
+        "gib": 1024**3,
+    }
+
+    @classmethod
+    def parse(cls, value: object) -> ByteSize:
+        if isinstance(value, bool):
+            raise ValueError("a size, not a boolean")
+        if isinstance(value, int):
+            if value < 0:
+                raise ValueError("a size cannot be negative")
+            return cls(value)
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
+            if match and match.group(2).lower() in cls.UNITS:
+                number = float(match.group(1)) * cls.UNITS[match.group(2).lower()]
+                if number != int(number):
+                    raise ValueError(f"{value!r} is not a whole number of bytes")
+                return cls(int(number))
+        raise ValueError(
+            f"{value!r} is not a size; write bytes as an integer or with a unit, "
+            'e.g. 307200, "300 KiB", "20 MB" (units: B, KB, MB, GB, KiB, MiB, GiB)'
+        )
+
+    def human(self) -> str:
+        for unit, factor in (("MiB", 1024**2), ("KiB", 1024)):
+            if self >= factor:
+                return f"{self / factor:.1f} {unit}"
+        return f"{int(self)} B"
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+TARGET_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+TRIPLE = re.compile(r"^[a-z0-9_]+(-[a-z0-9_.]+){1,4}$")
+
+
+@dataclass(frozen=True)
+class LintConfig:
+    clippy_deny_warnings: bool = field(
+        default=True, metadata=_doc("clippy fails on any warning (`-D warnings`)")
+    )
+    clippy_args: tuple[str, ...] = field(
+        default=("--all-targets",), metadata=_doc("extra arguments for `cargo clippy`")
+    )
+    check_args: tuple[str, ...] = field(
+        default=("--all-targets",), metadata=_doc("extra arguments for `cargo check`")
+    )
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    runner: Literal["auto", "nextest", "cargo"] = field(
+        default="auto",
+        metadata=_doc("`auto` uses cargo-nextest when installed, else `cargo test`"),
+    )
+    msrv_toolchain: str = field(
+        default="",
+        metadata=_doc(
+            "toolchain for `test(toolchain=msrv)`: a rustup toolchain name or a path to rustc; "
+            "empty = the oldest discovered toolchain that satisfies the workspace's rust-version"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str = field(metadata=_doc("short id used in session names, e.g. `aarch64-musl`"))
+    triple: str = field(metadata=_doc("the Rust target triple"))
+    runner: str = field(default="ubuntu-latest", metadata=_doc("GitHub Actions runner label"))
+    strategy: str = field(
+        default="",
+        metadata=_doc("force one build strategy (native, rustup, zig, cross); empty = auto"),
+    )
+    linker: str = field(
+        default="", metadata=_doc("linker for the triple, e.g. `aarch64-linux-gnu-gcc`")
+    )
+    rustflags: tuple[str, ...] = field(default=(), metadata=_doc("extra RUSTFLAGS"))
+    features: tuple[str, ...] = field(default=(), metadata=_doc("cargo features to enable"))
+    profile: str = field(default="", metadata=_doc("cargo profile; empty = build.profile"))
+    static: bool | None = field(
+        default=None,
+        metadata=_doc("link statically (+crt-static); default: yes for musl and MSVC, no for gnu"),
+    )
+
+    def __post_init__(self) -> None:
+        if not TARGET_ID.match(self.id):
+            raise Invalid(
+                "id",
+                f"{self.id!r} is not a valid target id (lowercase letters, digits, `-`, `_`, `.`)",
+            )
+        if not TRIPLE.match(self.triple):
+            raise Invalid(
+                "triple", f"{self.triple!r} is not a target triple (e.g. x86_64-unknown-linux-musl)"
+            )
+        if self.strategy not in ("", *STRATEGIES):
+            raise Invalid("strategy", f"{self.strategy!r} is not one of {', '.join(STRATEGIES)}")
+
+
+STRATEGIES = ("native", "rustup", "zig", "cross")
+
+DEFAULT_TARGETS = (
+    Target("x86_64-musl", "x86_64-unknown-linux-musl", "ubuntu-latest"),
+    Target("aarch64-musl", "aarch64-unknown-linux-musl", "ubuntu-24.04-arm"),
+    # The old pipeline's macos-13 runner was retired by GitHub on 2025-12-04 (jobs on it queue
+    # forever); macos-15-intel is the supported Intel image.
+    Target("x86_64-macos", "x86_64-apple-darwin", "macos-15-intel"),
+    Target("aarch64-macos", "aarch64-apple-darwin", "macos-14"),
+    Target("x86_64-windows", "x86_64-pc-windows-msvc", "windows-latest"),
+)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    profile: str = field(default="release", metadata=_doc("cargo profile of release builds"))
+    strategies: tuple[str, ...] = field(
+        default=STRATEGIES,
+        metadata=_doc("strategies to try, in order: native, rustup, zig, cross"),
+    )
+    default_targets: bool = field(
+        default=True,
+        metadata=_doc("start from the five default targets; false = only `[[targets]]`"),
+    )
+    smoke_args: tuple[str, ...] = field(
+        default=("--version",), metadata=_doc("arguments of the smoke run of each built binary")
+    )
+
+    def __post_init__(self) -> None:
+        for name in self.strategies:
+            if name not in STRATEGIES:
+                raise Invalid("strategies", f"{name!r} is not one of {', '.join(STRATEGIES)}")
+
+
+@dataclass(frozen=True)
+class PackageConfig:
+    format: Literal["zip", "tar.gz", "tar.xz"] = field(
+        default="zip",
+        metadata=_doc("archive format of release packages; Windows targets always get zip"),
+    )
+    files: tuple[str, ...] = field(
+        default=("README.md", "LICENSE", "CHANGELOG.md"),
+        metadata=_doc("files packed beside each binary, relative to the workspace root"),
+    )
+    name_template: str = field(
+        default="{bin}-{version}-{target}",
+        metadata=_doc("archive name without extension; fields {bin}, {version}, {target}"),
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            name = self.name_template.format(bin="b", version="1.0.0", target="t")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise Invalid(
+                "name-template",
+                f"{self.name_template!r} uses an unknown field ({exc}); "
+                "use {bin}, {version}, {target}",
+            ) from None
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise Invalid("name-template", f"{self.name_template!r} is not a plain file name")
+        for entry in self.files:
+            if not entry or Path(entry).is_absolute() or ".." in Path(entry).parts:
+                raise Invalid("files", f"{entry!r} must be a path inside the workspace root")
+
+
+DEFAULT_DOCKER_PLATFORMS = {"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-musl"}
+PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class DockerConfig:
+    platforms: dict[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_DOCKER_PLATFORMS),
+        metadata=_doc("image platform (os/arch) -> target id whose static binary it carries"),
+    )
+    image: str = field(
+        default="", metadata=_doc("image name (repository) without tag; empty = the binary name")
+    )
+    binary: str = field(
+        default="", metadata=_doc("binary the image runs; empty = the first released binary")
+    )
+    dockerfile: Path = field(
+        default=Path("Dockerfile"),
+        metadata=_doc("the FROM scratch template, relative to the config file"),
+    )
+    size_budget: ByteSize = field(
+        default=ByteSize(20 * 1000**2),
+        metadata=_doc("largest allowed image size (also: never more than binary + 1 MiB)"),
+    )
+    registry: str = field(
+        default="", metadata=_doc("registry prefix for `--push`, e.g. `ghcr.io/owner`")
+    )
+    source: str = field(
+        default="",
+        metadata=_doc("org.opencontainers.image.source; empty = the package's `repository`"),
+    )
+
+    def __post_init__(self) -> None:
+        if not self.platforms:
+            raise Invalid("platforms", "needs at least one platform, e.g. linux/amd64")
+        for platform, target in self.platforms.items():
+            if not PLATFORM.match(platform):
+                raise Invalid(
+                    "platforms", f"{platform!r} is not an os/arch platform (e.g. linux/amd64)"
+                )
+            if not TARGET_ID.match(target):
+                raise Invalid("platforms", f"{target!r} (for {platform}) is not a target id")
+        if self.registry.endswith("/"):
+            raise Invalid("registry", f"{self.registry!r}: write it without a trailing `/`")
+
+
+WASM_TRIPLE = re.compile(r"^wasm(32|64)-[a-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class WasmConfig:
+    targets: tuple[str, ...] = field(
+        default=("wasm32-wasip1",),
+        metadata=_doc("wasm target triples of `wasm(target=...)`"),
+    )
+    package: str = field(
+        default="",
+        metadata=_doc("package whose bin is built for wasm; empty = the workspace's only bin"),
+    )
+    profile: str = field(
+        default="wasm-release",
+        metadata=_doc("cargo profile of the wasm build (opt-level z, LTO, panic abort, strip)"),
+    )
+    strip: bool = field(
+        default=True,
+        metadata=_doc(
+            "drop the name, producers and debug sections from the shipped module "
+            "(the size breakdown reads the names before they are dropped)"
+        ),
+    )
+    optimize: bool = field(
+        default=True, metadata=_doc("run wasm-opt (binaryen) on the module when installed")
+    )
+    wasm_opt_args: tuple[str, ...] = field(
+        default=("-Oz",),
+        metadata=_doc("wasm-opt arguments (feature flags are added from the module's features)"),
+    )
+    raw_budget: ByteSize = field(
+        default=ByteSize(300 * 1024), metadata=_doc("largest allowed module, in bytes")
+    )
+    gzip_budget: ByteSize = field(
+        default=ByteSize(120 * 1024),
+        metadata=_doc("largest allowed `gzip -9` size of the module"),
+    )
+    brotli_budget: ByteSize | None = field(
+        default=None, metadata=_doc("largest allowed brotli (quality 11) size; unset = no gate")
+    )
+    smoke_input: Path | None = field(
+        default=None,
+        metadata=_doc("stdin of the smoke run, relative to the config file; unset = built-in text"),
+    )
+    smoke_args: tuple[str, ...] = field(
+        default=(), metadata=_doc("arguments of the module in the smoke run")
+    )
+    native_bin: str = field(
+        default="",
+        metadata=_doc(
+            "host binary whose output the wasm run must equal; empty = the wasm package's own bin"
+        ),
+    )
+    native_args: tuple[str, ...] = field(
+        default=(), metadata=_doc("arguments of the native reference run")
+    )
+    breakdown_top: int = field(
+        default=10, metadata=_doc("how many of the largest functions the size breakdown lists")
+    )
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise Invalid("targets", "give at least one wasm target triple")
+        for triple in self.targets:
+            if not WASM_TRIPLE.match(triple):
+                raise Invalid(
+                    "targets", f"{triple!r} is not a wasm target triple (e.g. wasm32-wasip1)"
+                )
+        if not self.profile:
+            raise Invalid("profile", "give the cargo profile of the wasm build")
+        if self.breakdown_top < 0:
+            raise Invalid("breakdown-top", "must be 0 or more")
+
+
+BENCH_CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    name: str = field(metadata=_doc("case name, e.g. `startup`"))
+    args: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("arguments of the binary; `{input}` is replaced by the generated input file"),
+    )
+    input_kind: Literal["none", "text", "bytes"] = field(
+        default="none",
+        metadata=_doc("generated input: `text` (seeded words and lines), `bytes`, or `none`"),
+    )
+    input_size: ByteSize = field(
+        default=ByteSize(0), metadata=_doc("size of the generated input, e.g. `20 MB`")
+    )
+    stdin: bool = field(
+        default=False, metadata=_doc("feed the generated input on stdin (else /dev/null)")
+    )
+    mode: Literal["latency", "throughput"] = field(
+        default="latency",
+        metadata=_doc(
+            "`latency`: one sample per run; `throughput`: one sample per batch of `invocations` "
+            "back-to-back runs, sequentially and with one worker per core"
+        ),
+    )
+    invocations: int = field(default=100, metadata=_doc("runs per throughput batch"))
+
+    def __post_init__(self) -> None:
+        if not BENCH_CASE_NAME.match(self.name):
+            raise Invalid("name", f"{self.name!r} is not a valid case name (lowercase, digits, -)")
+        for arg in self.args:
+            if any(c in arg for c in "\t\n\r\0"):
+                raise Invalid("args", f"{arg!r} contains a tab, newline or NUL")
+        uses_input = any("{input}" in a for a in self.args)
+        if self.input_kind == "none":
+            if uses_input or self.stdin:
+                raise Invalid("input-kind", "`{input}` or `stdin` needs an `input-kind`")
+        elif self.input_size <= 0:
+            raise Invalid("input-size", "a generated input needs a size above 0")
+        if self.invocations < 1:
+            raise Invalid("invocations", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    target: str = field(
+        default="",
+        metadata=_doc(
+            "target id whose build is benchmarked; empty = the first registry target whose "
+            "triple is the default toolchain's host"
+        ),
+    )
+    binary: str = field(default="", metadata=_doc("binary to run; empty = the first of `binaries`"))
+    cases: tuple[BenchCase, ...] = field(
+        default=(),
+        metadata=_doc(
+            "`[[bench.cases]]` tables; empty = `startup` (build.smoke-args) and `invocations` "
+            "(100 back-to-back runs)"
+        ),
+    )
+    warmup: int = field(default=5, metadata=_doc("warm-up runs per command before measuring"))
+    min_runs: int = field(default=30, metadata=_doc("samples per command before stopping early"))
+    max_runs: int = field(default=400, metadata=_doc("samples per command at most"))
+    max_seconds: float = field(
+        default=60.0, metadata=_doc("time budget per case (stops sampling, not a run)")
+    )
+    target_ci_percent: float = field(
+        default=1.0,
+        metadata=_doc("stop sampling once the 99 % CI half-width is below this (percent)"),
+    )
+    noise_floor_percent: float = field(
+        default=3.0, metadata=_doc("a regression's whole CI must lie above 1 + this (percent)")
+    )
+    threshold_percent: float = field(
+        default=5.0, metadata=_doc("a regression's point estimate must reach this (percent)")
+    )
+    rss_threshold_percent: float = field(
+        default=5.0, metadata=_doc("peak RSS regression: growth above max(this, rss-min-growth)")
+    )
+    rss_min_growth: ByteSize = field(
+        default=ByteSize(1024 * 1024), metadata=_doc("peak RSS growth always tolerated")
+    )
+    size_threshold_percent: float = field(
+        default=1.0, metadata=_doc("binary/WASM/image size growth over the base that fails")
+    )
+    binary_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for the benchmarked binary's size")
+    )
+    wasm_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for each WASM module's size")
+    )
+    image_budget: ByteSize | None = field(
+        default=None, metadata=_doc("absolute limit for each Docker image's size")
+    )
+    seed: int = field(default=20240601, metadata=_doc("seed of run order and bootstrap"))
+    base: str = field(
+        default="",
+        metadata=_doc(
+            "git ref to build in a worktree and measure interleaved with the head (`--base`)"
+        ),
+    )
+    baseline: Path | None = field(
+        default=None, metadata=_doc("saved result to compare with (`--baseline`, cross-run)")
+    )
+    save: Path | None = field(
+        default=None, metadata=_doc("write this run's result there as a baseline (`--save`)")
+    )
+
+    def __post_init__(self) -> None:
+        if self.target and not TARGET_ID.match(self.target):
+            raise Invalid("target", f"{self.target!r} is not a target id")
+        names = [c.name for c in self.cases]
+        for name in names:
+            if names.count(name) > 1:
+                raise Invalid("cases", f"case {name!r} is defined twice")
+        if self.warmup < 0:
+            raise Invalid("warmup", "cannot be negative")
+        if not 2 <= self.min_runs <= self.max_runs:
+            raise Invalid("min-runs", "need 2 <= min-runs <= max-runs")
+        if self.max_seconds <= 0:
+            raise Invalid("max-seconds", "must be positive")
+        for key in ("target_ci_percent", "noise_floor_percent", "threshold_percent"):
+            if not 0 <= getattr(self, key) < 100:
+                raise Invalid(key, "must be a percentage in [0, 100)")
+        if self.noise_floor_percent > self.threshold_percent:
+            raise Invalid("noise-floor-percent", "cannot exceed threshold-percent")
+        if self.base and self.baseline is not None:
+            raise Invalid("base", "give `base` or `baseline`, not both")
+
+
+@dataclass(frozen=True)
+class Config:
+    workspace: Path = field(
+        default=Path(), metadata=_doc("the Cargo workspace, relative to the config file")
+    )
+    binaries: tuple[str, ...] = field(
+        default=(), metadata=_doc("binaries to release; empty = every bin target of the workspace")
+    )
+    strict: bool = field(
+        default=False,
+        metadata=_doc(
+            "fail instead of skipping what this machine cannot do (always on when CI is set)"
+        ),
+    )
+    dist_dir: Path = field(default=Path("dist"), metadata=_doc("where artifacts are written"))
+    lint: LintConfig = field(default_factory=LintConfig)
+    test: TestConfig = field(default_factory=TestConfig)
+    build: BuildConfig = field(default_factory=BuildConfig)
+    wasm: WasmConfig = field(default_factory=WasmConfig)
+    package: PackageConfig = field(default_factory=PackageConfig)
+    docker: DockerConfig = field(default_factory=DockerConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    targets: tuple[Target, ...] = field(
+        default=(),
+        metadata=_doc(
+            "`[[targets]]` tables: added to the defaults, or replacing a default of the same id"
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for target in self.targets:
+            if target.id in seen:
+                raise Invalid("targets", f"target id {target.id!r} is defined twice")
+            seen.add(target.id)
+
+    @property
+    def target_registry(self) -> tuple[Target, ...]:
+        """Default targets (unless disabled), overridden or extended by `[[targets]]`."""
+        registry: dict[str, Target] = {}
+        if self.build.default_targets:
+            registry.update((t.id, t) for t in DEFAULT_TARGETS)
+        registry.update((t.id, t) for t in self.targets)
+        return tuple(registry.values())
+
+    def check_references(self) -> None:
+        """Checks across sections, for the pipeline that `register()` defines: every
+        `docker.platforms` target is in the target registry.
+
+        Not run on every load: a session's `-c build.default-targets=false` narrows one run, and
+        the stage that then misses a target says so itself (Unknown target id ...).
+        """
+        known = {t.id for t in self.target_registry}
+        for platform, target_id in self.docker.platforms.items():
+            if target_id not in known:
+                raise ConfigError(
+                    f"`docker.platforms` maps {platform} to target {target_id!r}, which is not in "
+                    f"the target registry ({', '.join(sorted(known))}).",
+                    "use one of those ids, or add the target as a "
+                    "[[tool.nox-cargo.targets]] table.",
+                )
+
+
+# --------------------------------------------------------------------------------------------
+# Walking the tree: the TOML spelling of a field, a class's fields with their types, sections.
+# --------------------------------------------------------------------------------------------
+
+
+def toml_key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def fields(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)

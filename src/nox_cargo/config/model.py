@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,7 +111,7 @@ class Target:
     runner: str = field(default="ubuntu-latest", metadata=_doc("GitHub Actions runner label"))
     strategy: str = field(
         default="",
-        metadata=_doc("force one build strategy (native, rustup, zig, cross); empty = auto"),
+        metadata=_doc("force one build strategy (a name from `build.strategies`); empty = auto"),
     )
     linker: str = field(
         default="", metadata=_doc("linker for the triple, e.g. `aarch64-linux-gnu-gcc`")
@@ -133,11 +134,23 @@ class Target:
             raise Invalid(
                 "triple", f"{self.triple!r} is not a target triple (e.g. x86_64-unknown-linux-musl)"
             )
-        if self.strategy not in ("", *STRATEGIES):
-            raise Invalid("strategy", f"{self.strategy!r} is not one of {', '.join(STRATEGIES)}")
+        if self.strategy:
+            check_strategies("strategy", (self.strategy,))
 
 
-STRATEGIES = ("native", "rustup", "zig", "cross")
+def strategy_names() -> tuple[str, ...]:
+    """The build strategies, in their registry's order (nox_cargo.build.strategies)."""
+    from nox_cargo.build.strategies import STRATEGIES
+
+    return tuple(STRATEGIES)
+
+
+def check_strategies(key: str, names: Sequence[str]) -> None:
+    known = strategy_names()
+    for name in names:
+        if name not in known:
+            raise Invalid(key, f"{name!r} is not one of {', '.join(known)}")
+
 
 DEFAULT_TARGETS = (
     Target("x86_64-musl", "x86_64-unknown-linux-musl", "ubuntu-latest"),
@@ -154,8 +167,8 @@ DEFAULT_TARGETS = (
 class BuildConfig:
     profile: str = field(default="release", metadata=_doc("cargo profile of release builds"))
     strategies: tuple[str, ...] = field(
-        default=STRATEGIES,
-        metadata=_doc("strategies to try, in order: native, rustup, zig, cross"),
+        default_factory=strategy_names,
+        metadata=_doc("build strategies to try, in order (the default lists every one)"),
     )
     default_targets: bool = field(
         default=True,
@@ -166,9 +179,7 @@ class BuildConfig:
     )
 
     def __post_init__(self) -> None:
-        for name in self.strategies:
-            if name not in STRATEGIES:
-                raise Invalid("strategies", f"{name!r} is not one of {', '.join(STRATEGIES)}")
+        check_strategies("strategies", self.strategies)
 
 
 @dataclass(frozen=True)

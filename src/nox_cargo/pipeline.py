@@ -29,7 +29,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="lint",
         summary="Lint the workspace with cargo fmt, clippy and check",
-        param=Param("step", cargo.lint_steps, cargo.describe_lint),
+        param=Param.fixed("step", cargo.LINT_DOCS),
         options=(Option(("--fix",), "apply fixes (fmt, clippy) instead of checking"),),
         run=cargo.run_lint,
         doctor=(doctor.rust_rows,),
@@ -38,7 +38,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="test",
         summary="Run the workspace tests on the default toolchain and on the MSRV",
-        param=Param("toolchain", cargo.test_toolchains, cargo.describe_test),
+        param=Param.fixed("toolchain", cargo.TEST_DOCS),
         passthrough="passed to nextest / cargo test",
         run=cargo.run_test,
         doctor=(doctor.msrv_rows,),

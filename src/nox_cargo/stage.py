@@ -60,6 +60,11 @@ class Param:
     values: Callable[[Config], Sequence[str]]
     describe: Callable[[Config, str], str] | None = None  # None: "<summary> (key=value)."
 
+    @classmethod
+    def fixed(cls, key: str, lines: Mapping[str, str]) -> Param:
+        """Values that do not depend on the config, each with its line."""
+        return cls(key, lambda config: tuple(lines), lambda config, value: lines[value])
+
 
 @dataclass(frozen=True)
 class CIMatrix:

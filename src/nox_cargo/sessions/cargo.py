@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from nox_cargo import cargo_test, lint
-from nox_cargo.config import Config
 from nox_cargo.project import Project
 
 LINT_DOCS = {
@@ -19,24 +18,8 @@ TEST_DOCS = {
 }
 
 
-def lint_steps(config: Config) -> tuple[str, ...]:
-    return lint.STEPS
-
-
-def describe_lint(config: Config, step: str) -> str:
-    return LINT_DOCS[step]
-
-
 def run_lint(project: Project, args: argparse.Namespace, step: str) -> None:
     lint.run_step(project, step, args.fix)
-
-
-def test_toolchains(config: Config) -> tuple[str, ...]:
-    return cargo_test.TOOLCHAINS
-
-
-def describe_test(config: Config, which: str) -> str:
-    return TEST_DOCS[which]
 
 
 def run_test(project: Project, args: argparse.Namespace, which: str) -> None:

@@ -151,24 +151,22 @@ class _Reader:
 
     def u32(self) -> int:
         """An unsigned LEB128 of at most 5 bytes (the spec's u32)."""
-        result = 0
-        for shift in range(0, 35, 7):
-            byte = self.byte()
-            result |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                if result > 0xFFFFFFFF:
-                    raise self.fail("LEB128 value does not fit in 32 bits")
-                return result
-        raise self.fail("LEB128 integer longer than 5 bytes")
+        value = self._uleb(5)
+        if value > 0xFFFFFFFF:
+            raise self.fail("LEB128 value does not fit in 32 bits")
+        return value
 
     def u64(self) -> int:
+        return self._uleb(10)
+
+    def _uleb(self, max_bytes: int) -> int:
         result = 0
-        for shift in range(0, 70, 7):
+        for shift in range(0, 7 * max_bytes, 7):
             byte = self.byte()
             result |= (byte & 0x7F) << shift
             if byte < 0x80:
                 return result
-        raise self.fail("LEB128 integer longer than 10 bytes")
+        raise self.fail(f"LEB128 integer longer than {max_bytes} bytes")
 
     def take(self, count: int) -> bytes:
         if count > self.end - self.pos:

@@ -93,27 +93,40 @@ def evaluate(run: BenchRun, gate: Gate, seed: int = 0) -> list[Row]:
     paired = run.comparison == "interleaved"
     rows: list[Row] = []
     for case in run.cases:
-        rng = random.Random(seed)
+        judge = Judge(gate, paired, inconclusive, random.Random(seed))
         if case.mode == "throughput":
-            rows.extend(_throughput_rows(case, gate, paired, inconclusive, rng))
+            rows.extend(_throughput_rows(case, judge))
         else:
-            rows.extend(_latency_rows(case, gate, paired, inconclusive, rng))
+            rows.extend(_latency_rows(case, judge))
     rows.extend(size_rows(run.sizes, run.base_sizes if run.comparison != "none" else None, gate))
     return rows
 
 
-def _timing_row(
-    case: str,
-    metric: str,
-    head: Sequence[float],
-    base: Sequence[float] | None,
-    scale: float,
-    unit: str,
-    gate: Gate,
-    paired: bool,
-    inconclusive: str,
-    rng: random.Random,
-) -> Row:
+@dataclass(frozen=True)
+class Metric:
+    """One measured quantity of a case: head samples, base samples if any, and how to show them."""
+
+    case: str
+    name: str
+    head: Sequence[float]
+    base: Sequence[float] | None
+    scale: float  # sample unit → shown unit
+    unit: str
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How timings are judged in this run."""
+
+    gate: Gate
+    paired: bool
+    inconclusive: str
+    rng: random.Random
+
+
+def _timing_row(m: Metric, judge: Judge) -> Row:
+    case, metric, head, base, scale, unit = m.case, m.name, m.head, m.base, m.scale, m.unit
+    gate, paired, inconclusive, rng = judge.gate, judge.paired, judge.inconclusive, judge.rng
     head_median = stats.median(head) * scale
     spread = stats.mad(head) * scale
     if base is None:
@@ -152,44 +165,27 @@ def _timing_row(
     )
 
 
-def _info_row(
-    case: str,
-    metric: str,
-    head: Sequence[float],
-    base: Sequence[float] | None,
-    scale: float,
-    unit: str,
-    better: str = "smaller",
-) -> Row:
+def _info_row(m: Metric, better: str = "smaller") -> Row:
     return Row(
-        case,
-        metric,
-        unit,
+        m.case,
+        m.name,
+        m.unit,
         better,
-        stats.median(head) * scale,
-        base=stats.median(base) * scale if base else None,
-        spread=stats.mad(head) * scale,
+        stats.median(m.head) * m.scale,
+        base=stats.median(m.base) * m.scale if m.base else None,
+        spread=stats.mad(m.head) * m.scale,
         verdict="info",
     )
 
 
-def _latency_rows(
-    case: CaseResult, gate: Gate, paired: bool, inconclusive: str, rng: random.Random
-) -> list[Row]:
+def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
     h, b = case.head, case.base
+
+    def metric(name: str, key: str, scale: float, unit: str) -> Metric:
+        return Metric(case.name, name, h[key], b[key] if b else None, scale, unit)
+
     rows = [
-        _timing_row(
-            case.name,
-            "wall time (median ± MAD)",
-            h["wall_ns"],
-            b["wall_ns"] if b else None,
-            1e-6,
-            "ms",
-            gate,
-            paired,
-            inconclusive,
-            rng,
-        ),
+        _timing_row(metric("wall time (median ± MAD)", "wall_ns", 1e-6, "ms"), judge),
         Row(
             case.name,
             "wall time (min)",
@@ -199,13 +195,9 @@ def _latency_rows(
             base=min(b["wall_ns"]) * 1e-6 if b else None,
             verdict="info",
         ),
-        _info_row(
-            case.name, "user CPU (median)", h["user_us"], b["user_us"] if b else None, 1e-3, "ms"
-        ),
-        _info_row(
-            case.name, "system CPU (median)", h["sys_us"], b["sys_us"] if b else None, 1e-3, "ms"
-        ),
-        _rss_row(case.name, h["maxrss_kib"], b["maxrss_kib"] if b else None, gate, inconclusive),
+        _info_row(metric("user CPU (median)", "user_us", 1e-3, "ms")),
+        _info_row(metric("system CPU (median)", "sys_us", 1e-3, "ms")),
+        _rss_row(metric("peak RSS (median)", "maxrss_kib", 1 / 1024, "MiB"), judge),
     ]
     if case.input_bytes:
         mb = case.input_bytes / 1e6
@@ -237,9 +229,8 @@ def _latency_rows(
     return rows
 
 
-def _rss_row(
-    case: str, head: Sequence[float], base: Sequence[float] | None, gate: Gate, inconclusive: str
-) -> Row:
+def _rss_row(m: Metric, judge: Judge) -> Row:
+    case, head, base, gate, inconclusive = m.case, m.head, m.base, judge.gate, judge.inconclusive
     head_mib = stats.median(head) / 1024
     if base is None:
         return Row(
@@ -274,14 +265,12 @@ def _rss_row(
     )
 
 
-def _throughput_rows(
-    case: CaseResult, gate: Gate, paired: bool, inconclusive: str, rng: random.Random
-) -> list[Row]:
+def _throughput_rows(case: CaseResult, judge: Judge) -> list[Row]:
     rows = []
     for key, label in (("batch_ns_seq", "sequential"), ("batch_ns_par", f"{case.workers} workers")):
         head = case.head[key]
         base = case.base[key] if case.base else None
-        timing = _timing_row(case.name, "", head, base, 1.0, "ns", gate, paired, inconclusive, rng)
+        timing = _timing_row(Metric(case.name, "", head, base, 1.0, "ns"), judge)
         rate = case.invocations / (stats.median(head) * 1e-9)
         base_rate = case.invocations / (stats.median(base) * 1e-9) if base else None
         if timing.ci_is_ratio and timing.ci:

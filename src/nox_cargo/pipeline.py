@@ -84,7 +84,7 @@ STAGES: tuple[Stage, ...] = (
             Option(("--save",), "save this result as a baseline", metavar="FILE", type=Path),
         ),
         requires=bench.requires,
-        run=bench._body,
+        run=bench.run,
         doctor=(bench_rows,),
     ),
     Stage(

@@ -36,7 +36,7 @@ def args(**values: Any) -> argparse.Namespace:
 def test_config_keys_are_used_when_no_flag_is_given(
     tmp_path: Path, calls: list[dict[str, Any]]
 ) -> None:
-    bench._body(project(tmp_path, ["bench.base=main", "bench.save=out/b.json"]), args())
+    bench.run(project(tmp_path, ["bench.base=main", "bench.save=out/b.json"]), args())
     assert calls == [
         {"base_ref": "main", "baseline_path": None, "save_path": tmp_path / "out" / "b.json"}
     ]
@@ -44,7 +44,7 @@ def test_config_keys_are_used_when_no_flag_is_given(
 
 def test_flags_win_over_keys(tmp_path: Path, calls: list[dict[str, Any]]) -> None:
     proj = project(tmp_path, ["bench.baseline=old.json"])
-    bench._body(proj, args(baseline=Path("/abs/new.json")))
+    bench.run(proj, args(baseline=Path("/abs/new.json")))
     assert calls[0]["baseline_path"] == Path("/abs/new.json")
 
 

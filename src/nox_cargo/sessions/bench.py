@@ -15,7 +15,7 @@ def _path(project: Project, value: Path | None) -> Path | None:
     return project.root / value if value is not None else None
 
 
-def _body(project: Project, args: argparse.Namespace, value: str = "") -> object:
+def run(project: Project, args: argparse.Namespace, value: str = "") -> object:
     """Flags win over the config keys (`-c bench.base=REF`, `NOX_CARGO_BENCH_BASE`...)."""
     config = project.config.bench
     return run_bench(

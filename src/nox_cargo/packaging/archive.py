@@ -15,6 +15,7 @@ import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 Format = Literal["zip", "tar.gz", "tar.xz"]
@@ -98,3 +99,16 @@ def format_of(name: str) -> Format | None:
         if name.endswith(extension(fmt)):
             return fmt
     return None
+
+
+def read_entry(path: Path, name: str) -> bytes:
+    """The bytes of entry `name` of the archive at `path` (zip, tar.gz or tar.xz)."""
+    fmt = format_of(path.name)
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as zf:
+            return zf.read(name)
+    with tarfile.open(path, mode="r:*") as tar:
+        handle = tar.extractfile(name)
+        if handle is None:
+            raise KeyError(name)
+        return handle.read()

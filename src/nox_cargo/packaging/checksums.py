@@ -85,14 +85,34 @@ def archives_in(dist_dir: Path) -> list[Path]:
     )
 
 
+# Release files beside the archives that SHA256SUMS also covers: SBOMs and the installers.
+SBOM_SUFFIX = ".cdx.json"
+INSTALLERS = ("install.sh", "install.ps1")
+
+
+def is_asset(name: str) -> bool:
+    """A file of dist/'s top level that is released and checksummed."""
+    if name.startswith("."):
+        return False
+    return format_of(name) is not None or name.endswith(SBOM_SUFFIX) or name in INSTALLERS
+
+
+def assets_in(dist_dir: Path) -> list[Path]:
+    """Archives, SBOMs and installers at the top of dist/, sorted by name."""
+    if not dist_dir.is_dir():
+        return []
+    return sorted(p for p in dist_dir.iterdir() if p.is_file() and is_asset(p.name))
+
+
 def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
-    """Rewrite SHA256SUMS from the archives dist/ holds, re-hashed now (and missing sidecars).
+    """Rewrite SHA256SUMS from the archives, SBOMs and installers dist/ holds, re-hashed now (and
+    missing sidecars).
 
     An archive whose sidecar disagrees with its bytes is refused: SHA256SUMS must never bless a
     file that changed after it was packaged.
     """
     digests: dict[str, str] = {}
-    for archive in archives_in(dist_dir):
+    for archive in assets_in(dist_dir):
         digest = sha256_file(archive)
         sidecar = sidecar_path(archive)
         if not sidecar.is_file():  # gathered without one: write it from the bytes
@@ -106,7 +126,7 @@ def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
                     "package that target again, or delete the stale archive from dist/.",
                 )
         digests[archive.name] = digest
-    if not digests:
+    if not any(format_of(name) for name in digests):
         raise ChecksumError(
             f"No release archives (.zip, .tar.gz, .tar.xz) in {dist_dir}.",
             "run `nox -s package` first (or gather the matrix's archives into dist/).",

@@ -19,7 +19,7 @@ from nox_cargo import manifest as mf
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
 from nox_cargo.fsutil import atomic_write_bytes, locked
 from nox_cargo.manifest import BuildManifest, ManifestError
-from nox_cargo.packaging import archive, checksums
+from nox_cargo.packaging import archive, checksums, sbom
 from nox_cargo.project import Project
 
 KIND = "package"
@@ -150,6 +150,7 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
         fmt: archive.Format = "zip" if is_windows(build.triple) else project.config.package.format
         done: list[Packaged] = []
         records: list[dict[str, Any]] = []
+        resolve = sbom.cargo_resolve(project.workspace.root, build.triple, build.features)
         for binary in release_binaries(project, build):
             file_name, data = _binary_bytes(dist_dir, build, binary)
             entries = [archive.Entry(file_name, data, executable=True), *extra]
@@ -162,6 +163,13 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
             name = archive_name(project, binary, build.version, target_id, fmt)
             data_out = archive.build(entries, fmt, epoch)
             path, digest = _write_archive(dist_dir, name, data_out)
+            root, crates = sbom.crates_for(resolve, project.workspace.binaries()[binary].name)
+            document = sbom.render(
+                root, crates, binary, build.artifact(binary).sha256, build.triple,
+                build.features, epoch,
+            )  # fmt: skip
+            sbom_file = sbom.sbom_name(name, archive.extension(fmt))
+            _, sbom_digest = _write_archive(dist_dir, sbom_file, document.encode())
             done.append(Packaged(path, digest, len(data_out), binary, tuple(sorted(names))))
             records.append(
                 {
@@ -171,6 +179,9 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
                     "binary": binary,
                     "binary_file": file_name,
                     "binary_sha256": build.artifact(binary).sha256,
+                    "sbom": sbom_file,
+                    "sbom_sha256": sbom_digest,
+                    "sbom_crates": [f"{c.name} {c.version}" for c in (root, *crates)],
                     "entries": [
                         {
                             "name": e.name,

@@ -7,6 +7,7 @@ archive, a sidecar or SHA256SUMS is enough to fail.
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import stat
 import tarfile
@@ -126,7 +127,7 @@ def _check_sums(dist_dir: Path, report: Report) -> dict[str, str]:
         report.problems.append(exc.message)
         listed = {}
     actual: dict[str, str] = {}
-    for archive in checksums.archives_in(dist_dir):
+    for archive in checksums.assets_in(dist_dir):
         actual[archive.name] = sha256_file(archive)
     for name in sorted(set(listed) - set(actual)):
         report.problems.append(f"{checksums.SUMS_NAME} lists {name}, which is not in {dist_dir}")
@@ -236,8 +237,16 @@ def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
     except NoxCargoError as exc:
         report.problems.append(exc.message)
         manifests = {}
+    sboms = {
+        str(m["record"].get("sbom")): str(m["record"].get("sbom_sha256"))
+        for m in manifests.values()
+        if isinstance(m.get("record"), dict) and m["record"].get("sbom")
+    }
     for name in sorted(actual):
         path = dist_dir / name
+        if format_of(name) is None:
+            report.rows.append((name, actual[name][:16], "", _check_other(path, sboms, report)))
+            continue
         try:
             members = read_members(path)
         except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -258,3 +267,24 @@ def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
         files = sorted(m.name for m in members if m.kind == "file")
         report.rows.append((name, actual[name][:16], ", ".join(files), checked))
     return report
+
+
+def _check_other(path: Path, sboms: dict[str, str], report: Report) -> str:
+    """An SBOM must be a CycloneDX document and the one its package manifest recorded."""
+    if not path.name.endswith(checksums.SBOM_SUFFIX):
+        return "checksums only"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        ok = isinstance(document, dict) and document.get("bomFormat") == "CycloneDX"
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        ok = False
+    if not ok:
+        report.problems.append(f"{path.name} is not a CycloneDX JSON document")
+        return "unreadable SBOM"
+    recorded = sboms.get(path.name)
+    if recorded is None:
+        report.notes.append(f"{path.name}: no package manifest records it (only checksums checked)")
+        return "checksums only"
+    if recorded != sha256_file(path):
+        report.problems.append(f"{path.name} differs from the SBOM its package manifest recorded")
+    return "package manifest"

@@ -6,7 +6,10 @@
 #     /usr/bin/rust-lld points at), aarch64-unknown-linux-gnu (multiarch arm64)
 #     and x86_64-pc-windows-gnu, with their C cross linkers,
 #   - runners: qemu-user-static (aarch64), wine (windows), plus binaryen
-#     (wasm-opt), hyperfine, brotli, unzip, xz-utils, zip, file.
+#     (wasm-opt), hyperfine, brotli, unzip, xz-utils, zip, file,
+#   - the release image: skopeo (loads / pushes the OCI image index) and
+#     docker-registry (the real registry the integration tests push to; they
+#     start their own on 127.0.0.1, the package's service is not used).
 # Then pre-creates wine's prefix so the first `wine foo.exe` is fast (~0.5 s
 # instead of ~6-10 s) and prints nothing extra on stderr.
 #
@@ -40,6 +43,8 @@ PACKAGES=(
     libstd-rust-dev-windows gcc-mingw-w64-x86-64
     # runners and tools
     qemu-user-static wine wine64 binaryen hyperfine brotli unzip xz-utils zip file
+    # the release image index: push/load with skopeo, a real registry for the tests
+    skopeo docker-registry
 )
 
 # 1. arm64 multiarch (needed for libstd-rust-dev:arm64).
@@ -85,7 +90,7 @@ fi
 # 3. Sanity: tools and Debian rustc sysroot targets are there.
 for c in /usr/bin/rustc /usr/bin/cargo /usr/bin/rust-lld aarch64-linux-gnu-gcc \
          x86_64-w64-mingw32-gcc qemu-aarch64-static wine wineboot wineserver \
-         wasm-opt hyperfine brotli unzip xz zip file; do
+         wasm-opt hyperfine brotli unzip xz zip file skopeo docker-registry; do
     command -v "$c" >/dev/null || { echo "[install-system] missing command: $c" >&2; exit 1; }
 done
 sysroot=$(/usr/bin/rustc --print sysroot)

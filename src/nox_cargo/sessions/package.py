@@ -61,8 +61,12 @@ def verify_dist(project: Project, args: argparse.Namespace, value: str = "") -> 
             "re-run `nox -s package` from the build manifests; never edit dist/ by hand.",
         )
     console.success(
-        f"{len(report.rows)} archive(s) match SHA256SUMS and their sidecars, and hold what "
-        "was packaged"
+        f"{len(report.rows)} release file(s) match SHA256SUMS and their sidecars; archives hold "
+        "what was packaged"
+    )
+    console.info(
+        "provenance of a published release: `gh attestation verify <file> --repo <owner>/<repo>`"
+        " (see docs/packaging.md)"
     )
 
 

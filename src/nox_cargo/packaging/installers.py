@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nox_cargo.errors import ConfigError, NoxCargoError
+from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
 from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.packaging.archive import format_of
 
@@ -80,7 +80,7 @@ def download_url(template: str, repository: str | None, version: str) -> str:
     if not url and repository:
         url = f"{repository.rstrip('/')}/releases/download/v{version}"
     if not url:
-        raise ConfigError(
+        raise Unavailable(
             "The installers need the release's download URL: `package.download-url` is empty "
             "and the binary's package has no `repository`.",
             'set [tool.nox-cargo.package] download-url = "https://github.com/<owner>/<repo>/'

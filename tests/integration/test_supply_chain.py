@@ -11,9 +11,12 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -21,6 +24,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +55,7 @@ platforms = { "linux/amd64" = "x86_64-gnu", "linux/arm64" = "aarch64-gnu" }
 """
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 QEMU_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
+BINFMT_STATE = Path(tempfile.gettempdir()) / "nox-cargo-test-binfmt.json"
 
 
 def docker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -99,35 +104,71 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="module")
-def binfmt() -> Iterator[str]:
-    """Register qemu-aarch64 for the module (and remove it after) when this machine allows it;
-    the reason it cannot otherwise ("" when arm64 binaries can run)."""
-    entry = BINFMT / "qemu-aarch64"
-    if entry.is_file():
-        yield ""  # someone else's entry: use it, leave it
-        return
+@contextlib.contextmanager
+def _binfmt_state() -> Iterator[dict[str, Any]]:
+    """Who uses the test's binfmt entry, under an exclusive lock: pytest-xdist workers each run
+    this module's fixtures, and one must not remove the entry another still uses."""
+    if sys.platform == "win32":
+        raise RuntimeError("binfmt_misc is Linux only")
+    import fcntl
+
+    BINFMT_STATE.touch()
+    with BINFMT_STATE.open("r+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            text = fh.read()
+            state: dict[str, Any] = json.loads(text) if text else {"owned": False, "users": []}
+            state["users"] = [u for u in state["users"] if Path(f"/proc/{u}").exists()]
+            yield state
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(state))
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _register() -> str:
+    """Register qemu-aarch64 (mounting binfmt_misc if needed); the reason it cannot, or ""."""
     if not QEMU_CONF.is_file():
-        yield f"{QEMU_CONF} is missing (apt install qemu-user-static)"
-        return
+        return f"{QEMU_CONF} is missing (apt install qemu-user-static)"
     if not (BINFMT / "register").exists():
         mounted = subprocess.run(
             ["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if mounted.returncode != 0:
-            yield f"binfmt_misc cannot be mounted here: {mounted.stderr.strip()}"
-            return
+            return f"binfmt_misc cannot be mounted here: {mounted.stderr.strip()}"
     try:
         (BINFMT / "register").write_text(QEMU_CONF.read_text().strip())
     except OSError as exc:
-        yield f"cannot register {QEMU_CONF} in {BINFMT}: {exc}"
-        return
+        return f"cannot register {QEMU_CONF} in {BINFMT}: {exc}"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def binfmt() -> Iterator[str]:
+    """qemu-aarch64 registered for the module when this machine allows it, removed after if this
+    test registered it (and no other worker still uses it); "" or the reason it cannot run."""
+    entry = BINFMT / "qemu-aarch64"
+    with _binfmt_state() as state:
+        if not state["users"]:
+            state["owned"] = False
+            if not entry.is_file():
+                reason = _register()
+                if reason:
+                    yield reason
+                    return
+                state["owned"] = True
+        state["users"].append(os.getpid())
     try:
         yield ""
     finally:
-        with contextlib.suppress(OSError):
-            entry.write_text("-1")
+        with _binfmt_state() as state:
+            state["users"] = [u for u in state["users"] if u != os.getpid()]
+            if not state["users"] and state["owned"] and entry.is_file():
+                with contextlib.suppress(OSError):
+                    entry.write_text("-1")
+                state["owned"] = False
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,12 @@ STAGES: tuple[Stage, ...] = (
         run=package.package,
     ),
     Stage(
+        name="installers",
+        summary="Write install.sh / install.ps1 that fetch this machine's archive and check "
+        "SHA256SUMS.",
+        run=package.write_installers,
+    ),
+    Stage(
         name="checksums",
         summary="Rewrite dist/SHA256SUMS from every archive in dist/ (a release job's gathered "
         "files).",
@@ -117,6 +123,18 @@ STAGES: tuple[Stage, ...] = (
         run=docker.run,
         doctor=(doctor.docker_rows, docker_stage_rows),
         ci=CIMatrix(docker_extras),
+    ),
+    Stage(
+        name="image",
+        summary="Write the multi-arch release image index, check every platform, push with skopeo.",
+        options=(
+            Option(
+                ("--push",),
+                "after every check passes, push the index with skopeo to each `docker.tags` tag",
+            ),
+        ),
+        requires=docker.image_requires,
+        run=docker.run_image,
     ),
     Stage(
         name="doctor",

@@ -196,6 +196,13 @@ class PackageConfig:
         default="{bin}-{version}-{target}",
         metadata=_doc("archive name without extension; fields {bin}, {version}, {target}"),
     )
+    download_url: str = field(
+        default="",
+        metadata=_doc(
+            "where the installers download a release from, field {version}; empty = "
+            "<repository>/releases/download/v{version} (GitHub releases)"
+        ),
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -215,6 +222,7 @@ class PackageConfig:
 
 DEFAULT_DOCKER_PLATFORMS = {"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-musl"}
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -244,8 +252,28 @@ class DockerConfig:
         default="",
         metadata=_doc("org.opencontainers.image.source; empty = the package's `repository`"),
     )
+    tags: tuple[str, ...] = field(
+        default=("{version}", "{major}.{minor}", "latest"),
+        metadata=_doc(
+            "tags the `image` stage pushes; fields {version} {major} {minor} {patch}; a "
+            "pre-release version gets only the tags that contain {version}"
+        ),
+    )
 
     def __post_init__(self) -> None:
+        if not self.tags:
+            raise Invalid("tags", "needs at least one tag, e.g. {version}")
+        for tag in self.tags:
+            try:
+                text = tag.format(version="1.2.3", major=1, minor=2, patch=3)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise Invalid(
+                    "tags",
+                    f"{tag!r} uses an unknown field ({exc}); use {{version}} {{major}} "
+                    "{minor} {patch}",
+                ) from None
+            if not DOCKER_TAG.match(text):
+                raise Invalid("tags", f"{tag!r} does not give a valid image tag ({text!r})")
         if not self.platforms:
             raise Invalid("platforms", "needs at least one platform, e.g. linux/amd64")
         for platform, target in self.platforms.items():

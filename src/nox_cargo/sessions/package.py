@@ -1,4 +1,4 @@
-"""Sessions of the release packaging: `package(target=…)`, `checksums` and `verify`."""
+"""Sessions of the release packaging: `package(target=…)`, `installers`, `checksums`, `verify`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from nox_cargo.config import Config
 from nox_cargo.console import get_console
 from nox_cargo.fsutil import locked
-from nox_cargo.packaging import checksums, release
+from nox_cargo.packaging import checksums, installers, release
 from nox_cargo.packaging.verify import VerificationFailed, verify
 from nox_cargo.project import Project
 
@@ -35,6 +35,25 @@ def write_checksums(project: Project, args: argparse.Namespace, value: str = "")
         str(path), ["archive", "sha256"], [(n, d) for n, d in sorted(digests.items())]
     )
     get_console().success(f"{path} covers {len(digests)} archive(s)")
+
+
+def write_installers(project: Project, args: argparse.Namespace, value: str = "") -> None:
+    dist_dir = project.dist_dir
+    binary = next(iter(project.workspace.release_binaries(project.config.binaries)))
+    package = project.workspace.binaries()[binary]
+    url = installers.download_url(
+        project.config.package.download_url, package.repository, package.version
+    )
+    with locked(dist_dir):
+        manifests = release.load_manifests(dist_dir)
+        for name in installers.SHELL, installers.POWERSHELL:
+            checksums.sidecar_path(dist_dir / name).unlink(missing_ok=True)
+        written = installers.write(dist_dir, manifests, binary, package.version, url)
+        checksums.write_sums(dist_dir)
+    get_console().success(
+        f"{', '.join(p.name for p in written)} for {binary} {package.version} from {url} "
+        "(SHA256SUMS updated)"
+    )
 
 
 def extra_file_names(project: Project) -> tuple[str, ...]:

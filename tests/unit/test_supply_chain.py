@@ -315,3 +315,48 @@ def test_sha256sums_still_needs_an_archive(tmp_path: Path) -> None:
 def test_a_tar_layer_reader_handles_missing_names() -> None:
     assert oci.layer_file(images()[0].layer_tar, "bin/sh") is None
     assert isinstance(oci.layer_members(images()[0].layer_tar)[0], tarfile.TarInfo)
+
+
+def _dist_with_sbom(dist: Path, sbom_text: str, recorded: str | None) -> None:
+    """An archive + SBOM as `package` leaves them (the package manifest records `recorded`)."""
+    from nox_cargo import manifest as mf
+    from nox_cargo.packaging import archive, release
+
+    name = "weft-0.3.0-x86_64-gnu.zip"
+    entry = archive.Entry("weft", b"\x7fELF-binary", executable=True)
+    release._write_archive(dist, name, archive.build([entry], "zip", EPOCH))
+    release._write_archive(dist, "weft-0.3.0-x86_64-gnu.cdx.json", sbom_text.encode())
+    record = {
+        "name": name,
+        "binary": "weft",
+        "binary_file": "weft",
+        "entries": [{"name": "weft", "sha256": hashlib.sha256(entry.data).hexdigest()}],
+        "sbom": "weft-0.3.0-x86_64-gnu.cdx.json",
+        "sbom_sha256": recorded,
+    }
+    mf.write(
+        release.manifest_path(dist, "x86_64-gnu"),
+        release.KIND,
+        {"target_id": "x86_64-gnu", "archives": [record]},
+    )
+    checksums.write_sums(dist)
+
+
+def test_verify_checks_that_each_sbom_is_cyclonedx_and_the_one_recorded(tmp_path: Path) -> None:
+    from nox_cargo.packaging.verify import verify
+
+    good = '{"bomFormat": "CycloneDX", "specVersion": "1.6"}\n'
+    digest = hashlib.sha256(good.encode()).hexdigest()
+    _dist_with_sbom(tmp_path / "ok", good, digest)
+    report = verify(tmp_path / "ok", ())
+    assert report.problems == []
+    assert ("weft-0.3.0-x86_64-gnu.cdx.json", digest[:16], "", "package manifest") in report.rows
+
+    _dist_with_sbom(tmp_path / "other", good, "0" * 64)  # re-summed after a swap
+    assert verify(tmp_path / "other", ()).problems == [
+        "weft-0.3.0-x86_64-gnu.cdx.json differs from the SBOM its package manifest recorded"
+    ]
+    _dist_with_sbom(tmp_path / "bad", "<bom/>\n", None)
+    assert verify(tmp_path / "bad", ()).problems == [
+        "weft-0.3.0-x86_64-gnu.cdx.json is not a CycloneDX JSON document"
+    ]

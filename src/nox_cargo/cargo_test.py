@@ -10,7 +10,8 @@ from pathlib import Path
 
 from nox_cargo.build import toolchain as tc
 from nox_cargo.console import get_console
-from nox_cargo.errors import ToolchainError, Unavailable
+from nox_cargo.diagnose import explain
+from nox_cargo.errors import CommandFailed, ToolchainError, Unavailable
 from nox_cargo.fsutil import atomic_copy, atomic_write_text
 from nox_cargo.process import run
 from nox_cargo.project import Project
@@ -105,12 +106,15 @@ def run_tests(project: Project, which: str, passthrough: Sequence[str]) -> TestP
     console.info(f"testing with {label} using {'cargo-nextest' if nextest else 'cargo test'}")
     if nextest:
         atomic_write_text(project.report_dir / "nextest-tool.toml", NEXTEST_TOOL_CONFIG)
-    run(
-        test_plan.argv,
-        cwd=project.workspace.root,
-        env=test_plan.env or None,
-        hint="the failing tests are listed above.",
-    )
+    try:
+        run(
+            test_plan.argv,
+            cwd=project.workspace.root,
+            env=test_plan.env or None,
+            hint="the failing tests are listed above.",
+        )
+    except CommandFailed as exc:
+        raise explain(exc) from None
     if test_plan.junit_from and test_plan.junit_to and test_plan.junit_from.is_file():
         atomic_copy(test_plan.junit_from, test_plan.junit_to)
         console.info(f"JUnit report: {os.path.relpath(test_plan.junit_to)}")

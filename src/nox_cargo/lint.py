@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nox_cargo.diagnose import explain
 from nox_cargo.errors import CommandFailed, UsageError
 from nox_cargo.process import run
 from nox_cargo.project import Project
@@ -14,6 +15,14 @@ _FIX_HINTS = {
     "machine-applicable suggestions.",
     "check": "fix the compile errors shown above.",
 }
+
+
+def fmt_check_hint() -> str:
+    """The fix line of a failed `cargo fmt --check`: the diff is shown, the command applies it."""
+    return (
+        "the diff above shows what cargo fmt would change; "
+        'run `nox -s "lint(step=fmt)" -- --fix` to apply it.'
+    )
 
 
 def command(project: Project, step: str, fix: bool = False) -> list[str]:
@@ -41,7 +50,5 @@ def run_step(project: Project, step: str, fix: bool = False) -> None:
         run(argv, cwd=project.workspace.root, hint=_FIX_HINTS[step])
     except CommandFailed as exc:
         if step == "fmt" and not fix:
-            raise CommandFailed(
-                exc.argv, exc.returncode, exc.tail, "the diff above is what " + _FIX_HINTS["fmt"]
-            ) from None
-        raise
+            raise CommandFailed(exc.argv, exc.returncode, exc.tail, fmt_check_hint()) from None
+        raise explain(exc) from None

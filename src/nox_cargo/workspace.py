@@ -88,6 +88,13 @@ class Workspace:
     def release_binaries(self, configured: tuple[str, ...]) -> dict[str, Package]:
         """The configured binaries (all bins when none are configured), checked against cargo."""
         available = self.binaries()
+        if not available:
+            raise WorkspaceError(
+                f"The workspace at {self.root} has no bin target, so there is nothing to build "
+                "or release (a library-only workspace).",
+                "add a binary (`src/main.rs` or a `[[bin]]` table) to a member, or run only the "
+                "lint and test stages (`nox -s lint test`).",
+            )
         if not configured:
             return available
         unknown = [b for b in configured if b not in available]

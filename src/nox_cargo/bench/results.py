@@ -132,6 +132,10 @@ def _series(value: Any) -> dict[str, tuple[float, ...]]:
         for s in samples:
             if isinstance(s, bool) or not isinstance(s, int | float) or not math.isfinite(s):
                 raise ValueError(f"series {key!r} holds a non-number {s!r}")
+            if s < 0:
+                raise ValueError(
+                    f"series {key!r} holds a negative sample {s!r} (times and sizes are >= 0)"
+                )
             numbers.append(float(s))
         out[str(key)] = tuple(numbers)
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -179,7 +180,7 @@ def _prepare(plan: Plan) -> Rejection | None:
             why = (errors or lines or ["no output"])[0 if errors else -1]
             return Rejection(
                 plan.strategy,
-                f"`{' '.join(argv)}` failed ({why})",
+                f"`{shlex.join(argv)}` failed ({why})",
                 # The same words as native's fix, so the list of fixes names it once.
                 f"`rustup target add {plan.cargo_triple}`",
             )

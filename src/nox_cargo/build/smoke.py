@@ -7,6 +7,7 @@ the reason, which is not a failure: the build itself succeeded. A run that exits
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,11 @@ def runner_for(
     return SmokeSkip(f"this {h.os} {h.arch} machine cannot run {triple} binaries", "")
 
 
+def shown_command(prefix: Sequence[str], binary: Path, args: Sequence[str]) -> str:
+    """The smoke run as a shell can take it back: every word quoted by `shlex.join`."""
+    return shlex.join([*prefix, str(binary), *args])
+
+
 def smoke_run(binary: Path, runner: SmokeRunner, args: Sequence[str], cwd: Path) -> str:
     """Run `binary args` and return its first output line; non-zero exit is an error."""
     if "WINEPREFIX" in runner.env:
@@ -91,7 +97,7 @@ def smoke_run(binary: Path, runner: SmokeRunner, args: Sequence[str], cwd: Path)
     if not done.ok:
         shown = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
         raise NoxCargoError(
-            f"The smoke run `{binary.name} {' '.join(args)}` {runner.how} exited with "
+            f"The smoke run `{shown_command(runner.prefix, binary, args)}` exited with "
             f"{done.returncode}:\n{shown}",
             "the binary builds but does not start; run it by hand to see why, or change "
             "`build.smoke-args`.",

@@ -47,6 +47,7 @@ from nox_cargo.config.sources import (
     override_layer,
     pyproject_source,
     read_toml,
+    table_for,
 )
 
 __all__ = [
@@ -86,5 +87,6 @@ __all__ = [
     "read_toml",
     "reference",
     "reference_markdown",
+    "table_for",
     "toml_key",
 ]

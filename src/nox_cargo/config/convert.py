@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -129,6 +130,10 @@ def _bool_from_string(text: str, tp: Any) -> bool:
 def _float(value: Any, tp: Any, where: Where) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise where.bad(tp, value)
+    if not math.isfinite(value):
+        raise where.bad(
+            tp, value, f"{value!r} is not a finite number (NaN and infinities are not allowed)"
+        )
     return float(value)
 
 

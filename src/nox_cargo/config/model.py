@@ -203,6 +203,19 @@ class PackageConfig:
             "<repository>/releases/download/v{version} (GitHub releases)"
         ),
     )
+    max_entry_size: ByteSize = field(
+        default=ByteSize(512 * 1024**2),
+        metadata=_doc(
+            "`verify` refuses an archive entry whose declared size is larger, before reading it"
+        ),
+    )
+    max_compression_ratio: float = field(
+        default=200.0,
+        metadata=_doc(
+            "`verify` refuses an entry above 1 MiB that its archive compresses more than this "
+            "(a zip bomb)"
+        ),
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -218,6 +231,8 @@ class PackageConfig:
         for entry in self.files:
             if not entry or Path(entry).is_absolute() or ".." in Path(entry).parts:
                 raise Invalid("files", f"{entry!r} must be a path inside the workspace root")
+        if self.max_compression_ratio < 1:
+            raise Invalid("max-compression-ratio", "must be at least 1")
 
 
 DEFAULT_DOCKER_PLATFORMS = {"linux/amd64": "x86_64-musl", "linux/arm64": "aarch64-musl"}
@@ -430,6 +445,13 @@ class BenchConfig:
     max_seconds: float = field(
         default=60.0, metadata=_doc("time budget per case (stops sampling, not a run)")
     )
+    run_timeout: float = field(
+        default=60.0,
+        metadata=_doc(
+            "seconds one run of a case may take; a run still going is killed (its process "
+            "group) and the case fails, named"
+        ),
+    )
     target_ci_percent: float = field(
         default=1.0,
         metadata=_doc("stop sampling once the 99 % CI half-width is below this (percent)"),
@@ -485,6 +507,8 @@ class BenchConfig:
             raise Invalid("min-runs", "need 2 <= min-runs <= max-runs")
         if self.max_seconds <= 0:
             raise Invalid("max-seconds", "must be positive")
+        if self.run_timeout <= 0:
+            raise Invalid("run-timeout", "must be positive")
         for key in ("target_ci_percent", "noise_floor_percent", "threshold_percent"):
             if not 0 <= getattr(self, key) < 100:
                 raise Invalid(key, "must be a percentage in [0, 100)")

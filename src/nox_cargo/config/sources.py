@@ -22,6 +22,9 @@ from nox_cargo.config.model import Config, fields, is_section, toml_key
 from nox_cargo.errors import ConfigError
 
 ENV_PREFIX = "NOX_CARGO_"
+# Variables of that prefix that are not config keys: NOX_CARGO_DEBUG=1 shows the traceback of an
+# unexpected error (see sessions/runner.py).
+NON_CONFIG_ENV = frozenset({"NOX_CARGO_DEBUG"})
 PYPROJECT_TABLE = "tool.nox-cargo"
 CARGO_TABLE = "workspace.metadata.nox-cargo"
 ENV_LISTING = (
@@ -85,7 +88,7 @@ def env_layer(environ: Mapping[str, str]) -> Layer:
     by_env = {env_name(dotted): (dotted, leaf) for dotted, leaf in leaves().items()}
     layer: Layer = {}
     for name, text in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in NON_CONFIG_ENV:
             continue
         if name not in by_env:
             raise ConfigError(
@@ -168,6 +171,20 @@ class ConfigSource:
     table: Mapping[str, Any]
     description: str
     base_dir: Path
+
+
+def table_for(source: ConfigSource | None, section: str = "") -> str:
+    """The TOML table a fix line should name, in the file the config really comes from.
+
+    `table_for(source, "wasm")` is "`[tool.nox-cargo.wasm]` in /repo/pyproject.toml", or
+    "`[workspace.metadata.nox-cargo.wasm]` in /repo/Cargo.toml" when the config lives there.
+    """
+    suffix = f".{section}" if section else ""
+    if source is None:
+        return f"`[{PYPROJECT_TABLE}{suffix}]` in pyproject.toml"
+    file_part, _, table = source.description.rpartition(" [")
+    table = table.rstrip("]") or PYPROJECT_TABLE
+    return f"`[{table}{suffix}]` in {file_part or source.description}"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

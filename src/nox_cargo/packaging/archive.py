@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nox_cargo.errors import ConfigError
+
 Format = Literal["zip", "tar.gz", "tar.xz"]
 FORMATS: tuple[Format, ...] = ("zip", "tar.gz", "tar.xz")
 EXECUTABLE = 0o755
 REGULAR = 0o644
 XZ_PRESET = 6
 ZIP_EPOCH_MIN = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
+ZIP_EPOCH_MAX = 4354819198  # 2107-12-31T23:59:58Z, the latest (a 7-bit year from 1980)
 _ZIP_UNIX = 3  # create_system: Unix, so external_attr carries the mode
 
 
@@ -79,6 +82,13 @@ def _tar(entries: Sequence[Entry], epoch: int) -> bytes:
 
 
 def _zip(entries: Sequence[Entry], epoch: int) -> bytes:
+    if epoch > ZIP_EPOCH_MAX:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={epoch} is after 2107-12-31, the last date a zip entry can hold "
+            f"(at most {ZIP_EPOCH_MAX}).",
+            "set SOURCE_DATE_EPOCH to the last commit's time (`git log -1 --format=%ct`), or use "
+            '`package.format = "tar.gz"` for non-Windows targets.',
+        )
     stamp = time.gmtime(max(epoch, ZIP_EPOCH_MIN))[:6]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:

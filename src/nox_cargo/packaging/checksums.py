@@ -6,6 +6,7 @@ Each line is `<64 hex>  <name>` (two spaces: text mode), LF-terminated, sorted b
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,6 +105,26 @@ def assets_in(dist_dir: Path) -> list[Path]:
     return sorted(p for p in dist_dir.iterdir() if p.is_file() and is_asset(p.name))
 
 
+def name_problem(path: Path) -> ChecksumError | None:
+    """A file name a checksum line cannot hold (not UTF-8, or with a newline), or None."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path.name).decode("utf-8", "backslashreplace")
+        return ChecksumError(
+            f"The file name {shown!r} in {path.parent} is not UTF-8, so no SHA256SUMS line can "
+            "name it.",
+            "rename it to a UTF-8 name (or remove it from dist/), then run the stage again.",
+        )
+    if not _LINE.match(f"{'0' * 64}  {path.name}"):
+        return ChecksumError(
+            f"The file name {path.name!r} in {path.parent} cannot be written as a SHA256SUMS "
+            "line (it holds whitespace at its start or a control character).",
+            "rename it (or remove it from dist/), then run the stage again.",
+        )
+    return None
+
+
 def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
     """Rewrite SHA256SUMS from the archives, SBOMs and installers dist/ holds, re-hashed now (and
     missing sidecars).
@@ -113,6 +134,9 @@ def write_sums(dist_dir: Path) -> tuple[Path, dict[str, str]]:
     """
     digests: dict[str, str] = {}
     for archive in assets_in(dist_dir):
+        problem = name_problem(archive)
+        if problem is not None:
+            raise problem
         digest = sha256_file(archive)
         sidecar = sidecar_path(archive)
         if not sidecar.is_file():  # gathered without one: write it from the bytes

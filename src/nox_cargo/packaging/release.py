@@ -17,9 +17,9 @@ from typing import Any
 from nox_cargo import git
 from nox_cargo import manifest as mf
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
-from nox_cargo.fsutil import atomic_write_bytes, locked
+from nox_cargo.fsutil import atomic_write_bytes, locked, regular_file_inside
 from nox_cargo.manifest import BuildManifest, ManifestError
-from nox_cargo.packaging import archive, checksums, sbom
+from nox_cargo.packaging import archive, checksums, pending, sbom
 from nox_cargo.project import Project
 
 KIND = "package"
@@ -75,12 +75,7 @@ def read_extra_files(project: Project) -> list[archive.Entry]:
     root = project.workspace.root
     entries = []
     for relative in project.config.package.files:
-        path = root / relative
-        if not path.is_file():
-            raise ConfigError(
-                f"{path} (listed in config key `package.files`) does not exist.",
-                f"add {relative} to the workspace, or remove it from `package.files`.",
-            )
+        path = regular_file_inside(root, relative, "package.files")
         entries.append(archive.Entry(Path(relative).name, path.read_bytes()))
     return entries
 
@@ -148,9 +143,8 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
         _remove_stale(dist_dir, checksums.SUMS_NAME)
         _remove_stale(manifest_path(dist_dir, target_id).parent, "package-manifest.json")
         fmt: archive.Format = "zip" if is_windows(build.triple) else project.config.package.format
-        done: list[Packaged] = []
-        records: list[dict[str, Any]] = []
         resolve = sbom.cargo_resolve(project.workspace.root, build.triple, build.features)
+        planned: list[_Planned] = []
         for binary in release_binaries(project, build):
             file_name, data = _binary_bytes(dist_dir, build, binary)
             entries = [archive.Entry(file_name, data, executable=True), *extra]
@@ -161,57 +155,88 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
                     "rename or drop one of `package.files`.",
                 )
             name = archive_name(project, binary, build.version, target_id, fmt)
-            data_out = archive.build(entries, fmt, epoch)
-            path, digest = _write_archive(dist_dir, name, data_out)
             root, crates = sbom.crates_for(resolve, project.workspace.binaries()[binary].name)
             document = sbom.render(
                 root, crates, binary, build.artifact(binary).sha256, build.triple,
                 build.features, epoch,
             )  # fmt: skip
-            sbom_file = sbom.sbom_name(name, archive.extension(fmt))
-            _, sbom_digest = _write_archive(dist_dir, sbom_file, document.encode())
-            done.append(Packaged(path, digest, len(data_out), binary, tuple(sorted(names))))
-            records.append(
-                {
-                    "name": name,
-                    "sha256": digest,
-                    "size": len(data_out),
-                    "binary": binary,
-                    "binary_file": file_name,
-                    "binary_sha256": build.artifact(binary).sha256,
-                    "sbom": sbom_file,
-                    "sbom_sha256": sbom_digest,
-                    "sbom_crates": [f"{c.name} {c.version}" for c in (root, *crates)],
-                    "entries": [
-                        {
-                            "name": e.name,
-                            "size": len(e.data),
-                            "sha256": hashlib.sha256(e.data).hexdigest(),
-                            "mode": oct(e.mode),
-                        }
-                        for e in sorted(entries, key=lambda e: e.name)
-                    ],
-                }
+            planned.append(
+                _Planned(
+                    name,
+                    archive.build(entries, fmt, epoch),
+                    binary,
+                    tuple(entries),
+                    sbom.sbom_name(name, archive.extension(fmt)),
+                    document.encode(),
+                    tuple(f"{c.name} {c.version}" for c in (root, *crates)),
+                )
             )
-        records += _kept_records(dist_dir, target_id, {r["name"] for r in records})
-        mf.write(
-            manifest_path(dist_dir, target_id),
-            KIND,
-            {
-                "target_id": target_id,
-                "triple": build.triple,
-                "version": build.version,
-                "git_commit": build.git_commit,
-                "format": fmt,
-                "source_date_epoch": epoch,
-                "python": platform.python_version(),
-                "zlib": zlib.ZLIB_RUNTIME_VERSION,
-                "rustc": build.toolchain,
-                "archives": sorted(records, key=lambda r: str(r["name"])),
-            },
-        )
-        checksums.write_sums(dist_dir)
+        # Everything is computed; from here on dist/ changes, under the run's marker.
+        done: list[Packaged] = []
+        records: list[dict[str, Any]] = []
+        with pending.started(dist_dir, target_id):
+            for plan in planned:
+                path, digest = _write_archive(dist_dir, plan.name, plan.data)
+                _, sbom_digest = _write_archive(dist_dir, plan.sbom_file, plan.sbom)
+                entry_names = tuple(sorted(e.name for e in plan.entries))
+                done.append(Packaged(path, digest, len(plan.data), plan.binary, entry_names))
+                records.append(_record(plan, digest, sbom_digest, build))
+            records += _kept_records(dist_dir, target_id, {r["name"] for r in records})
+            mf.write(
+                manifest_path(dist_dir, target_id),
+                KIND,
+                {
+                    "target_id": target_id,
+                    "triple": build.triple,
+                    "version": build.version,
+                    "git_commit": build.git_commit,
+                    "format": fmt,
+                    "source_date_epoch": epoch,
+                    "python": platform.python_version(),
+                    "zlib": zlib.ZLIB_RUNTIME_VERSION,
+                    "rustc": build.toolchain,
+                    "archives": sorted(records, key=lambda r: str(r["name"])),
+                },
+            )
+            checksums.write_sums(dist_dir)
     return done
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One archive and its SBOM, computed before anything in dist/ changes."""
+
+    name: str
+    data: bytes
+    binary: str
+    entries: tuple[archive.Entry, ...]
+    sbom_file: str
+    sbom: bytes
+    crates: tuple[str, ...]
+
+
+def _record(plan: _Planned, digest: str, sbom_digest: str, build: BuildManifest) -> dict[str, Any]:
+    """The package manifest's record of one archive."""
+    return {
+        "name": plan.name,
+        "sha256": digest,
+        "size": len(plan.data),
+        "binary": plan.binary,
+        "binary_file": plan.entries[0].name,
+        "binary_sha256": build.artifact(plan.binary).sha256,
+        "sbom": plan.sbom_file,
+        "sbom_sha256": sbom_digest,
+        "sbom_crates": list(plan.crates),
+        "entries": [
+            {
+                "name": e.name,
+                "size": len(e.data),
+                "sha256": hashlib.sha256(e.data).hexdigest(),
+                "mode": oct(e.mode),
+            }
+            for e in sorted(plan.entries, key=lambda e: e.name)
+        ],
+    }
 
 
 def _kept_records(dist_dir: Path, target_id: str, replaced: set[str]) -> list[dict[str, Any]]:

@@ -14,11 +14,13 @@ import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
+
+from nox_cargo.config import PackageConfig
 
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.manifest import BuildManifest, ManifestError, sha256_file
-from nox_cargo.packaging import checksums
+from nox_cargo.packaging import checksums, pending
 from nox_cargo.packaging.archive import format_of
 from nox_cargo.packaging.release import load_manifests
 
@@ -62,35 +64,92 @@ def _link_escapes(member_name: str, target: str) -> bool:
     return joined == ".." or joined.startswith("../")
 
 
-def read_members(path: Path) -> list[Member]:
-    """Every entry of an archive, with the hash of each regular file."""
+@dataclass(frozen=True)
+class Limits:
+    """What `verify` agrees to decompress: checked on each entry's declared sizes, before reading."""
+
+    max_entry_size: int = 512 * 1024**2
+    max_ratio: float = 200.0
+
+    @classmethod
+    def from_config(cls, package: PackageConfig) -> Limits:
+        return cls(int(package.max_entry_size), float(package.max_compression_ratio))
+
+
+RATIO_FLOOR = 1024 * 1024  # small entries (a README of one repeated line) may compress a lot
+CHUNK = 1 << 20
+LINK_MAX = 4096
+
+
+def _hash(fh: IO[bytes]) -> str:
+    """sha256 of a stream, read in CHUNK pieces: memory stays flat whatever the entry's size."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_declared(path: Path, name: str, size: int, compressed: int, limits: Limits) -> None:
+    """Refuse an entry before reading it when its declared size is over a limit."""
+    if size > limits.max_entry_size:
+        raise VerificationFailed(
+            f"{path.name}: entry {name!r} declares {size} bytes, more than "
+            f"`package.max-entry-size` ({limits.max_entry_size}); it was not read"
+        )
+    if size > RATIO_FLOOR and size > compressed * limits.max_ratio:
+        ratio = size / max(compressed, 1)
+        raise VerificationFailed(
+            f"{path.name}: entry {name!r} expands {ratio:.0f}x ({compressed} -> {size} bytes), "
+            f"more than `package.max-compression-ratio` ({limits.max_ratio:g}); it was not read"
+        )
+
+
+def read_members(path: Path, limits: Limits | None = None) -> list[Member]:
+    """Every entry of an archive, with the hash of each regular file, read as a stream.
+
+    Declared sizes are checked against `limits` before an entry is read, and no entry is ever
+    held in memory whole: zip entries are inflated and hashed in chunks (their CRC is checked at
+    the end of each), tar archives are read in one sequential pass.
+    """
+    limits = limits or Limits()
     fmt = format_of(path.name)
     members: list[Member] = []
     if fmt == "zip":
         with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-            if bad is not None:
-                raise VerificationFailed(f"{path}: entry {bad} fails its CRC check.")
             for info in zf.infolist():
                 mode = info.external_attr >> 16
-                data = zf.read(info)
                 if info.is_dir():
                     members.append(Member(info.filename, "dir", mode))
-                elif stat.S_ISLNK(mode):
+                    continue
+                _check_declared(path, info.filename, info.file_size, info.compress_size, limits)
+                if stat.S_ISLNK(mode):
+                    if info.file_size > LINK_MAX:
+                        raise VerificationFailed(
+                            f"{path.name}: link {info.filename!r} has a {info.file_size}-byte "
+                            "target"
+                        )
+                    data = zf.read(info)
                     members.append(
                         Member(info.filename, "link", mode, data.decode("utf-8", "replace"))
                     )
-                else:
-                    digest = hashlib.sha256(data).hexdigest()
-                    members.append(Member(info.filename, "file", stat.S_IMODE(mode), "", digest))
+                    continue
+                try:
+                    with zf.open(info) as fh:
+                        digest = _hash(fh)
+                except zipfile.BadZipFile as exc:
+                    raise VerificationFailed(
+                        f"{path}: entry {info.filename} fails its CRC check ({exc})."
+                    ) from None
+                members.append(Member(info.filename, "file", stat.S_IMODE(mode), "", digest))
         return members
-    with tarfile.open(path, mode="r:*") as tar:
-        for ti in tar.getmembers():
+    compressed = path.stat().st_size
+    with tarfile.open(path, mode="r|*") as tar:
+        for ti in tar:
             if ti.isreg():
+                _check_declared(path, ti.name, ti.size, compressed, limits)
                 fh = tar.extractfile(ti)
                 assert fh is not None
-                digest = hashlib.sha256(fh.read()).hexdigest()
-                members.append(Member(ti.name, "file", ti.mode, "", digest))
+                members.append(Member(ti.name, "file", ti.mode, "", _hash(fh)))
             elif ti.isdir():
                 members.append(Member(ti.name, "dir", ti.mode))
             elif ti.issym() or ti.islnk():
@@ -128,6 +187,10 @@ def _check_sums(dist_dir: Path, report: Report) -> dict[str, str]:
         listed = {}
     actual: dict[str, str] = {}
     for archive in checksums.assets_in(dist_dir):
+        problem = checksums.name_problem(archive)
+        if problem is not None:
+            report.problems.append(problem.render())
+            continue
         actual[archive.name] = sha256_file(archive)
     for name in sorted(set(listed) - set(actual)):
         report.problems.append(f"{checksums.SUMS_NAME} lists {name}, which is not in {dist_dir}")
@@ -228,9 +291,25 @@ def _check_contents(
     return "build manifest"
 
 
-def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
-    """Check everything; the report's problems are empty only if all of dist/ is intact."""
+def verify(dist_dir: Path, extra_files: tuple[str, ...], limits: Limits | None = None) -> Report:
+    """Check everything; the report's problems are empty only if all of dist/ is intact.
+
+    When a `package` run was interrupted (its marker is in dist/, see `pending`) and dist/ is not
+    consistent, the first problem names that run and the command that completes it.
+    """
     report = Report()
+    _verify_into(dist_dir, extra_files, limits or Limits(), report)
+    runs = pending.interrupted(dist_dir)
+    if runs and report.problems:
+        report.problems[:0] = [run.describe() for run in runs]
+    elif runs:
+        report.notes.extend(f"{run.describe()}; dist/ is consistent nonetheless" for run in runs)
+    return report
+
+
+def _verify_into(
+    dist_dir: Path, extra_files: tuple[str, ...], limits: Limits, report: Report
+) -> None:
     actual = _check_sums(dist_dir, report)
     try:
         manifests = load_manifests(dist_dir)
@@ -245,10 +324,16 @@ def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
     for name in sorted(actual):
         path = dist_dir / name
         if format_of(name) is None:
+            if path.stat().st_size > limits.max_entry_size:
+                report.problems.append(
+                    f"{name} is {path.stat().st_size} bytes, more than `package.max-entry-size` "
+                    f"({limits.max_entry_size}); it was not read"
+                )
+                continue
             report.rows.append((name, actual[name][:16], "", _check_other(path, sboms, report)))
             continue
         try:
-            members = read_members(path)
+            members = read_members(path, limits)
         except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             report.problems.append(f"{name} cannot be read as an archive: {exc}")
             report.rows.append((name, "unreadable", "", ""))
@@ -266,7 +351,6 @@ def verify(dist_dir: Path, extra_files: tuple[str, ...]) -> Report:
             checked = "malformed package manifest"
         files = sorted(m.name for m in members if m.kind == "file")
         report.rows.append((name, actual[name][:16], ", ".join(files), checked))
-    return report
 
 
 def _check_other(path: Path, sboms: dict[str, str], report: Report) -> str:

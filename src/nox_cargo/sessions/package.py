@@ -8,8 +8,8 @@ from pathlib import Path
 from nox_cargo.config import Config
 from nox_cargo.console import get_console
 from nox_cargo.fsutil import locked
-from nox_cargo.packaging import checksums, installers, release
-from nox_cargo.packaging.verify import VerificationFailed, verify
+from nox_cargo.packaging import checksums, installers, pending, release
+from nox_cargo.packaging.verify import Limits, VerificationFailed, verify
 from nox_cargo.project import Project
 
 
@@ -64,7 +64,9 @@ def verify_dist(project: Project, args: argparse.Namespace, value: str = "") -> 
     console = get_console()
     dist_dir = project.dist_dir
     with locked(dist_dir):
-        report = verify(dist_dir, extra_file_names(project))
+        report = verify(
+            dist_dir, extra_file_names(project), Limits.from_config(project.config.package)
+        )
     if report.rows:
         console.table(
             f"verify {dist_dir}",
@@ -74,10 +76,17 @@ def verify_dist(project: Project, args: argparse.Namespace, value: str = "") -> 
     for note in report.notes:
         console.warn(note)
     if report.problems:
+        runs = pending.interrupted(dist_dir)
+        hint = (
+            " and ".join(f"run `{pending.command(r.target_id)}`" for r in runs)
+            + " to complete the interrupted run."
+            if runs
+            else "re-run `nox -s package` from the build manifests; never edit dist/ by hand."
+        )
         raise VerificationFailed(
             f"{len(report.problems)} problem(s) in {dist_dir}:\n"
             + "\n".join(f"- {p}" for p in report.problems),
-            "re-run `nox -s package` from the build manifests; never edit dist/ by hand.",
+            hint,
         )
     console.success(
         f"{len(report.rows)} release file(s) match SHA256SUMS and their sidecars; archives hold "

@@ -8,8 +8,10 @@ as one paragraph with the fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,7 +32,7 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(
             f"{message}\n{self.format_usage().strip()}",
-            f"see `nox --usage {self.prog}`, or the README.",
+            f"`{self.prog} --help` lists this stage's options.",
         )
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
@@ -60,6 +62,11 @@ def parser(session_name: str, description: str) -> ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a config key for this run, e.g. -c lint.clippy-deny-warnings=false",
+    )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the traceback of an unexpected error (also: {DEBUG_ENV}=1)",
     )
     return p
 
@@ -120,8 +127,7 @@ def run_stage(
     try:
         args, others_args = parse_posargs(argparser, session.posargs, others)
     except _HelpShown:
-        argparser.print_help()
-        return
+        return  # argparse's help action has printed the text already
     except UsageError as exc:
         console.error(exc.message, exc.hint)
         session.error(f"bad arguments for {name}")
@@ -153,7 +159,60 @@ def run_stage(
         console.error(exc.message, exc.hint, title=name)
         console.summary(f"❌ `{name}` failed: {exc.message.splitlines()[0]}")
         session.error(_headline(exc.message))
+    except Exception as exc:  # noqa: BLE001 - the top-level handler: a bug, reported as one
+        report = bug_report(exc, args.debug or debug_requested())
+        console.error(report.message, report.hint, title=name)
+        console.summary(f"❌ `{name}` failed: nox-cargo hit a bug ({type(exc).__name__})")
+        session.error(f"nox-cargo hit a bug ({type(exc).__name__})")
     console.summary(f"✅ `{name}` passed in {time.monotonic() - started:.1f}s")
+
+
+DEBUG_ENV = "NOX_CARGO_DEBUG"
+
+
+def issues_url() -> str:
+    """Where to file a bug: the package's `Issues`/`Repository` project URL when it declares one."""
+    import importlib.metadata
+
+    try:
+        urls = importlib.metadata.metadata("nox-cargo").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        urls = []
+    by_label = {u.split(",", 1)[0].strip().lower(): u.split(",", 1)[-1].strip() for u in urls}
+    for label in ("issues", "bug tracker", "repository", "source", "homepage"):
+        if label in by_label:
+            return by_label[label] + ("/issues" if label in ("repository", "source") else "")
+    return "the issue tracker of the repository nox-cargo came from"
+
+
+def debug_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """`NOX_CARGO_DEBUG=1` (or any true-ish value) asks for tracebacks of unexpected errors."""
+    value = (os.environ if environ is None else environ).get(DEBUG_ENV, "")
+    return value.strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def bug_report(exc: BaseException, debug: bool) -> NoxCargoError:
+    """The short report of an exception nox-cargo did not expect: a bug, and where to file it.
+
+    The traceback is part of the report only under `--debug` / NOX_CARGO_DEBUG=1.
+    """
+    from nox_cargo import __version__
+
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    message = (
+        f"This is a bug in nox-cargo {__version__}, not a problem with your input: "
+        f"{type(exc).__name__}" + (f": {detail}" if detail else "") + "."
+    )
+    if debug:
+        trace = "".join(traceback.format_exception(exc)).rstrip()
+        message += f"\n{trace}"
+        hint = f"please file it at {issues_url()} with the command you ran and the traceback above."
+    else:
+        hint = (
+            f"please file it at {issues_url()} with the command you ran; rerun with "
+            f"{DEBUG_ENV}=1 (or `-- --debug`) to include the traceback."
+        )
+    return NoxCargoError(message, hint)
 
 
 def _headline(message: str) -> str:

@@ -5,8 +5,9 @@ A directory that cannot be written (missing permission, a file in its place, a f
 `NoxCargoError` naming it, never an `OSError` traceback.
 
 Test hook (documented in docs/packaging.md): `_NOX_CARGO_TEST_SIGNAL_AFTER_WRITE=N:SIGNAME` makes
-the process send itself SIGNAME right after the N-th atomic write of the process has landed, so a
-test can interrupt a stage exactly at each of its write boundaries. The leading underscore keeps
+the process send itself SIGNAME right after the N-th change of the process has landed (an atomic
+write, or a removal that a stage reports with `changed()`), so a test can interrupt a stage exactly
+at each of its write boundaries. The leading underscore keeps
 it out of the `NOX_CARGO_*` configuration namespace.
 """
 
@@ -52,7 +53,7 @@ def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
             raise unwritable(path.parent, exc) from None
         raise
     fsync_dir(path.parent)
-    _test_signal_after_write()
+    changed()
 
 
 _WRITE_ERRNOS = {
@@ -68,8 +69,9 @@ TEST_SIGNAL_VAR = "_NOX_CARGO_TEST_SIGNAL_AFTER_WRITE"
 _writes = 0
 
 
-def _test_signal_after_write() -> None:
-    """The test hook: signal this process after the N-th atomic write (see the module doc)."""
+def changed() -> None:
+    """Count one change of the release set (an atomic write, or a removal the caller makes);
+    the test hook signals this process after the N-th (see the module doc)."""
     global _writes
     _writes += 1
     spec = os.environ.get(TEST_SIGNAL_VAR)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from nox_cargo.fsutil import fsync_dir, atomic_write_text
+from nox_cargo.fsutil import atomic_write_text, changed, fsync_dir
 
 PREFIX = ".package-in-progress-"
 SUFFIX = ".json"
@@ -47,6 +47,7 @@ def started(dist_dir: Path, target_id: str) -> Iterator[None]:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     fsync_dir(dist_dir)
+    changed()
 
 
 @dataclass(frozen=True)

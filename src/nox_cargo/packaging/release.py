@@ -17,7 +17,7 @@ from typing import Any
 from nox_cargo import git
 from nox_cargo import manifest as mf
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
-from nox_cargo.fsutil import atomic_write_bytes, locked, regular_file_inside
+from nox_cargo.fsutil import atomic_write_bytes, changed, locked, regular_file_inside
 from nox_cargo.manifest import BuildManifest, ManifestError
 from nox_cargo.packaging import archive, checksums, pending, sbom
 from nox_cargo.project import Project
@@ -128,6 +128,7 @@ def _write_archive(dist_dir: Path, name: str, data: bytes) -> tuple[Path, str]:
             same = False
         if not same:
             sidecar.unlink()  # killed before the archive lands: old archive, no false sidecar
+            changed()
     atomic_write_bytes(path, data)
     checksums.write_sidecar(path, digest)
     return path, digest

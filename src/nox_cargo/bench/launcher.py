@@ -94,8 +94,18 @@ class Batch:
     total_ns: int  # wall time of the whole batch, warm-ups included
 
 
-def spec_text(commands: Sequence[Command], order: Sequence[tuple[int, bool]], jobs: int) -> str:
+TIMED_OUT = -1  # the status the launcher reports for a run it killed at its timeout
+
+
+def spec_text(
+    commands: Sequence[Command],
+    order: Sequence[tuple[int, bool]],
+    jobs: int,
+    timeout: float | None = None,
+) -> str:
     lines = [f"jobs\t{jobs}"]
+    if timeout is not None:
+        lines.append(f"timeout\t{max(1, round(timeout * 1000))}")
     for command in commands:
         for part in (*command.argv, str(command.stdin or "")):
             if any(c in part for c in "\t\n\r\0"):
@@ -127,16 +137,18 @@ def launch(
     jobs: int = 1,
     on_record: Callable[[RunRecord], None] | None = None,
     label: Callable[[int], str] | None = None,
+    timeout: float | None = None,
 ) -> Batch:
     """Run `order` ((command index, measured?) pairs) through the launcher.
 
     A run that exits non-zero stops the batch and raises RunFailed naming the command, its exit
-    status and the tail of its stderr.
+    status and the tail of its stderr. A run still going after `timeout` seconds is killed with
+    its process group (`bench.run-timeout`) and fails the same way.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=workdir, prefix=".launch-") as tmp:
         spec = Path(tmp) / "spec.tsv"
-        spec.write_text(spec_text(commands, order, jobs), encoding="utf-8")
+        spec.write_text(spec_text(commands, order, jobs, timeout), encoding="utf-8")
         stderr_path = Path(tmp) / "stderr"
         records: list[RunRecord] = []
         total = 0
@@ -172,6 +184,15 @@ def launch(
         command = commands[bad.cmd]
         who = label(bad.cmd) if label else command.shown()
         tail = "\n".join(stderr.strip().splitlines()[-15:])
+        if bad.status == TIMED_OUT:
+            raise RunFailed(
+                f"The benchmarked command {who} ({command.shown()}) did not finish within "
+                f"`bench.run-timeout` ({timeout} s); it was killed with its process group."
+                + (f"\nIts stderr ends with:\n{tail}" if tail else ""),
+                "a benchmark run must end on its own: check the case's `args` (does it wait for "
+                "stdin or a server?) and run the command by hand, or raise `bench.run-timeout` "
+                "if one run really takes that long.",
+            )
         what = (
             "could not be started (exit 127: not found or not executable)"
             if bad.status == 127

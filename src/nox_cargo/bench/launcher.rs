@@ -11,20 +11,31 @@
 // Usage: launcher SPEC
 // SPEC is a text file, one directive per line, fields separated by TABs:
 //   jobs\tP                      at most P runs in flight (default 1: strictly sequential)
+//   timeout\tMS                  a run still going after MS milliseconds is killed with its
+//                                whole process group (default 0: no limit)
 //   cmd\tSTDIN\tARG0\tARG1...     a command; STDIN is a file path or `-` for /dev/null
 //   run\tCMD\tFLAG               run command number CMD (0-based, in `cmd` order); FLAG `m` =
 //                                measured (reported), `w` = warm-up (run, checked, not reported)
 // Output, one TAB-separated line per measured run, in completion order:
 //   seq  cmd  wall_ns  user_us  sys_us  maxrss_kib  status
-// where status is the exit code, or 128+N for a child killed by signal N; then one line
+// where status is the exit code, or 128+N for a child killed by signal N, or -1 for a run killed
+// at its timeout; then one line
 //   total  wall_ns_of_all_runs_including_warmups
 // A run that does not exit 0 stops the launcher after its line is printed: exit status 3.
+//
+// Each run is the leader of its own process group, so a timeout kills what the run started too.
+// A watchdog thread sleeps until the earliest deadline (it is not woken per run). SIGINT, SIGTERM
+// and SIGHUP kill the process groups of the runs in flight before the launcher exits, so an
+// interrupted bench leaves no measured program behind.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 // suseconds_t: 32 bits on macOS (the struct is padded to 16 bytes either way).
 #[cfg(target_os = "macos")]
@@ -61,6 +72,82 @@ extern "C" {
     fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
     fn dup2(old: c_int, new: c_int) -> c_int;
     fn _exit(code: c_int) -> !;
+    fn setpgid(pid: c_int, pgid: c_int) -> c_int;
+    fn kill(pid: c_int, sig: c_int) -> c_int;
+    fn signal(sig: c_int, handler: extern "C" fn(c_int)) -> usize;
+}
+
+const SIGHUP: c_int = 1;
+const SIGINT: c_int = 2;
+const SIGKILL: c_int = 9;
+const SIGTERM: c_int = 15;
+
+// Process groups of the runs in flight, for the signal handler (atomics: async-signal-safe).
+const SLOTS: usize = 1024;
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: AtomicI32 = AtomicI32::new(0);
+static IN_FLIGHT: [AtomicI32; SLOTS] = [EMPTY; SLOTS];
+
+fn track(pid: c_int) {
+    for slot in IN_FLIGHT.iter() {
+        if slot.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return;
+        }
+    }
+}
+
+fn untrack(pid: c_int) {
+    for slot in IN_FLIGHT.iter() {
+        if slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return;
+        }
+    }
+}
+
+extern "C" fn on_signal(sig: c_int) {
+    for slot in IN_FLIGHT.iter() {
+        let pid = slot.load(Ordering::SeqCst);
+        if pid > 0 {
+            unsafe {
+                kill(-pid, SIGKILL);
+            }
+        }
+    }
+    unsafe { _exit(128 + sig) }
+}
+
+// Deadlines of the runs in flight; the watchdog kills a run's process group at its deadline.
+struct Watch {
+    deadlines: Vec<(c_int, u128)>,
+    timed_out: Vec<c_int>,
+}
+
+fn watchdog(shared: Arc<(Mutex<Watch>, Condvar)>) {
+    let (lock, cvar) = &*shared;
+    let mut watch = lock.lock().unwrap();
+    loop {
+        let now = now_ns();
+        let mut i = 0;
+        while i < watch.deadlines.len() {
+            let (pid, deadline) = watch.deadlines[i];
+            if deadline <= now {
+                unsafe {
+                    kill(-pid, SIGKILL);
+                }
+                watch.timed_out.push(pid);
+                watch.deadlines.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        watch = match watch.deadlines.iter().map(|d| d.1).min() {
+            None => cvar.wait(watch).unwrap(),
+            Some(next) => {
+                let wait = Duration::from_nanos((next - now) as u64);
+                cvar.wait_timeout(watch, wait).unwrap().0
+            }
+        };
+    }
 }
 
 #[cfg(target_os = "macos")]
@@ -101,9 +188,17 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2);
 }
 
-fn parse(path: &str) -> (usize, Vec<Command>, Vec<(usize, bool)>) {
+struct Spec {
+    jobs: usize,
+    timeout_ns: u128,
+    commands: Vec<Command>,
+    runs: Vec<(usize, bool)>,
+}
+
+fn parse(path: &str) -> Spec {
     let file = File::open(path).unwrap_or_else(|e| fail(&format!("{}: {}", path, e)));
     let mut jobs = 1usize;
+    let mut timeout_ns = 0u128;
     let mut commands = Vec::new();
     let mut runs = Vec::new();
     for line in BufReader::new(file).lines() {
@@ -112,9 +207,13 @@ fn parse(path: &str) -> (usize, Vec<Command>, Vec<(usize, bool)>) {
         match fields[0] {
             "jobs" if fields.len() == 2 => {
                 jobs = fields[1].parse().unwrap_or_else(|_| fail("bad jobs"));
-                if jobs == 0 {
-                    fail("jobs must be at least 1");
+                if jobs == 0 || jobs > SLOTS {
+                    fail("jobs must be between 1 and 1024");
                 }
+            }
+            "timeout" if fields.len() == 2 => {
+                let ms: u128 = fields[1].parse().unwrap_or_else(|_| fail("bad timeout"));
+                timeout_ns = ms * 1_000_000;
             }
             "cmd" if fields.len() >= 3 => {
                 let stdin_path = if fields[1] == "-" { "/dev/null" } else { fields[1] };
@@ -139,7 +238,7 @@ fn parse(path: &str) -> (usize, Vec<Command>, Vec<(usize, bool)>) {
             _ => fail(&format!("bad spec line: {:?}", line)),
         }
     }
-    (jobs, commands, runs)
+    Spec { jobs, timeout_ns, commands, runs }
 }
 
 fn main() {
@@ -147,7 +246,18 @@ fn main() {
     if args.len() != 2 {
         fail("usage: launcher SPEC");
     }
-    let (jobs, commands, runs) = parse(&args[1]);
+    let Spec { jobs, timeout_ns, commands, runs } = parse(&args[1]);
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        unsafe {
+            signal(sig, on_signal);
+        }
+    }
+    let watch = Watch { deadlines: Vec::new(), timed_out: Vec::new() };
+    let shared = Arc::new((Mutex::new(watch), Condvar::new()));
+    if timeout_ns > 0 {
+        let for_thread = Arc::clone(&shared);
+        std::thread::spawn(move || watchdog(for_thread));
+    }
     let devnull = File::create("/dev/null").unwrap_or_else(|e| fail(&format!("/dev/null: {}", e)));
     let out_fd = devnull.as_raw_fd();
     // Records are buffered and written in large chunks (and at the end): a reader woken up after
@@ -178,10 +288,23 @@ fn main() {
             if pid == 0 {
                 // Child: only async-signal-safe calls from here to exec.
                 unsafe {
+                    setpgid(0, 0);
                     dup2(in_fd, 0);
                     dup2(out_fd, 1);
                     execvp(file, argv);
                     _exit(127);
+                }
+            }
+            unsafe {
+                setpgid(pid, pid); // also here: no window in which a kill misses the group
+            }
+            track(pid);
+            if timeout_ns > 0 {
+                let (lock, cvar) = &*shared;
+                let mut watch = lock.lock().unwrap();
+                watch.deadlines.push((pid, started + timeout_ns));
+                if watch.deadlines.len() == 1 {
+                    cvar.notify_one();
                 }
             }
             drop(stdin);
@@ -205,7 +328,24 @@ fn main() {
             None => continue,
         };
         let run = in_flight.swap_remove(index);
-        let code = if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) };
+        untrack(pid);
+        let mut timed_out = false;
+        if timeout_ns > 0 {
+            let (lock, _) = &*shared;
+            let mut watch = lock.lock().unwrap();
+            watch.deadlines.retain(|d| d.0 != pid);
+            if let Some(i) = watch.timed_out.iter().position(|p| *p == pid) {
+                watch.timed_out.swap_remove(i);
+                timed_out = true;
+            }
+        }
+        let code = if timed_out {
+            -1
+        } else if status & 0x7f == 0 {
+            (status >> 8) & 0xff
+        } else {
+            128 + (status & 0x7f)
+        };
         if run.measured || code != 0 {
             let user = usage.ru_utime.tv_sec as i64 * 1_000_000 + usage.ru_utime.tv_usec as i64;
             let sys = usage.ru_stime.tv_sec as i64 * 1_000_000 + usage.ru_stime.tv_usec as i64;

@@ -35,6 +35,7 @@ class Sampling:
     min_runs: int = 30
     max_runs: int = 400
     max_seconds: float = 60.0
+    run_timeout: float = 60.0  # seconds one run may take (`bench.run-timeout`)
     target_half_width: float = 0.01  # relative
     seed: int = 0
 
@@ -105,6 +106,7 @@ def measure_latency(
             workdir,
             on_record=_ticker(progress),
             label=lambda i: f"`{sides[i].label}` in case `{case.name}`",
+            timeout=sampling.run_timeout,
         )
         _collect(batch, series)
         done += round_size
@@ -169,6 +171,7 @@ def measure_throughput(
             jobs=jobs,
             on_record=_ticker(progress),
             label=lambda _i: f"`{sides[i].label}` in case `{case.name}`",
+            timeout=sampling.run_timeout,
         )
         return batch.total_ns
 

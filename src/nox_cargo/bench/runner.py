@@ -119,6 +119,7 @@ def sampling_of(config: BenchConfig) -> Sampling:
         min_runs=config.min_runs,
         max_runs=config.max_runs,
         max_seconds=config.max_seconds,
+        run_timeout=config.run_timeout,
         target_half_width=config.target_ci_percent / 100,
         seed=config.seed,
     )

@@ -181,6 +181,29 @@ def test_a_size_budget_below_the_image_fails_naming_the_check(
     assert not (project / "dist" / "docker" / "linux-amd64" / "image-manifest.json").exists()
 
 
+def test_an_image_over_its_size_budget_is_not_tagged(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    project, target_dir = built
+    project = clone(project, tmp_path / "p")
+    name = f"nox-cargo-untagged-{uuid.uuid4().hex[:10]}"
+    env = {
+        **env_for(target_dir),
+        "NOX_CARGO_DOCKER_SIZE_BUDGET": "100 KiB",
+        "NOX_CARGO_DOCKER_IMAGE": name,
+    }
+    try:
+        done = run_nox(project, "-s", SESSION, env=env)
+        assert done.returncode != 0
+        assert "size:" in done.stdout
+        listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).stdout
+        assert listed.split() == [], f"a failed image was tagged: {listed}"
+    finally:
+        listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).stdout
+        if listed.split():
+            docker("image", "rm", "--force", *listed.split())
+
+
 def test_no_engine_skips_locally_and_fails_under_ci(
     built: tuple[Path, Path], tmp_path: Path
 ) -> None:

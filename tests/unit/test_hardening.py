@@ -339,3 +339,67 @@ def test_commands_in_errors_are_shell_quoted() -> None:
     assert smoke.shown_command(("qemu-aarch64",), Path("/d/my bin"), ("a;b", "$(x)")) == (
         "qemu-aarch64 '/d/my bin' 'a;b' '$(x)'"
     )
+
+
+# -- wasm: an empty module, and one rule for what a failed run leaves -------------------------
+
+
+def test_a_wasm_module_with_only_a_header_is_an_empty_build_not_a_config_problem() -> None:
+    from nox_cargo.wasm import binary
+    from nox_cargo.wasm import module as wasm_stage
+
+    module = binary.parse(b"\0asm\x01\0\0\0", "weft-wasm.wasm")
+    with pytest.raises(NoxCargoError, match="no code in it") as info:
+        wasm_stage.require_code(module, "weft-wasm.wasm", "weft-wasm")
+    assert "wasm.package" not in (info.value.hint or "")
+    assert "cargo build -p weft-wasm" in (info.value.hint or "")
+
+
+def test_a_build_that_is_not_wasm_removes_the_previous_module_like_a_failed_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nox_cargo import project as project_module
+    from nox_cargo.project import Project
+    from nox_cargo.wasm import binary
+    from nox_cargo.wasm import module as wasm_stage
+
+    root = minimal_project(tmp_path / "p")
+    fake_ws = SimpleNamespace(metadata={}, manifest=root / "Cargo.toml", report_dir=tmp_path)
+    monkeypatch.setattr(project_module, "_workspace_at", lambda path: fake_ws)
+    monkeypatch.setattr(
+        wasm_stage,
+        "select_binary",
+        lambda ws, configured, table: (SimpleNamespace(name="weft-wasm"), "weft-wasm"),
+    )
+    toolchain = SimpleNamespace(triple_name=lambda triple: triple, describe=lambda: "rustc")
+    monkeypatch.setattr(wasm_stage, "select_toolchain", lambda project, triple: toolchain)
+
+    def not_wasm(*args: Any) -> Any:
+        raise binary.WasmFormatError("target/…/weft-wasm.wasm is not a WebAssembly module.")
+
+    monkeypatch.setattr(wasm_stage, "build_module", not_wasm)
+    project = Project.load(root, environ={})
+    staged = project.dist_dir / "wasm" / "wasm32-wasip1" / "weft-wasm.wasm"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"\0asm\x01\0\0\0old")
+    staged.with_name("wasm-manifest.json").write_text("{}")
+    with pytest.raises(NoxCargoError, match="not a WebAssembly module"):
+        wasm_stage.run_wasm(project, "wasm32-wasip1")
+    assert not staged.exists()
+    assert not staged.with_name("wasm-manifest.json").exists()
+
+
+def test_wasm_fix_lines_name_cargo_toml_when_the_config_lives_there() -> None:
+    from nox_cargo.wasm import module as wasm_stage
+    from nox_cargo.workspace import Workspace
+    from tests.unit.test_wasm_module import package
+
+    ws = Workspace(
+        Path("/w"), Path("/w/target"), (package("a", ("a",)), package("b", ("b",))), {}
+    )
+    source = cfg.ConfigSource({}, "/w/Cargo.toml [workspace.metadata.nox-cargo]", Path("/w"))
+    with pytest.raises(ConfigError) as info:
+        wasm_stage.select_binary(ws, "", cfg.table_for(source, "wasm"))
+    hint = info.value.hint or ""
+    assert "Cargo.toml" in hint and "pyproject.toml" not in hint
+    assert "[workspace.metadata.nox-cargo.wasm]" in hint

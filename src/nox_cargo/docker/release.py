@@ -127,10 +127,10 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
     dockerfile = (project.base_dir / config.dockerfile).resolve()
     report_dir = project.report_dir
     with context.staged(report_dir, dockerfile, dist_dir, build, binary, epoch) as ctx:
-        built = image.build(eng, ctx, platform, tag_list, oci)
+        # Built untagged: a tag is given only to an image that passed its checks (below).
+        built = image.build(eng, ctx, platform, [], oci)
     if (built.os, built.arch) != (_os, arch):
-        for tag in tag_list:
-            run(["docker", "image", "rm", tag], capture=True, quiet=True, check=False)
+        run(["docker", "image", "rm", built.image_id], capture=True, quiet=True, check=False)
         raise Unavailable(
             f"Docker {eng.server_version} made a {built.os}/{built.arch} image when asked for "
             f"{platform}, so no correct {platform} image can be built on this machine.",
@@ -141,12 +141,15 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
     )
     failed = [c for c in results if not c.ok]
     if failed:
+        run(["docker", "image", "rm", built.image_id], capture=True, quiet=True, check=False)
         raise ImageCheckFailed(
             f"The {platform} image {built.image_id} fails "
             + "; ".join(f"{c.name}: {c.detail}" for c in failed),
             "fix the Dockerfile template or the build; the image must hold the static binary "
             "only and run as 65532.",
         )
+    for tag in tag_list:
+        run(["docker", "tag", built.image_id, tag], capture=True, quiet=True)
     digests = image.push(built.image_id, tag_list, config.registry) if push else {}
     path = manifest_path(dist_dir, platform)
     with locked(dist_dir):

@@ -30,7 +30,7 @@ from nox_cargo import doctor, git, manifest
 from nox_cargo.build import builder
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.strategies import Machine, Request, first_plan
-from nox_cargo.config import Target, WasmConfig
+from nox_cargo.config import Target, WasmConfig, table_for
 from nox_cargo.console import get_console, markdown_table
 from nox_cargo.errors import (
     CommandFailed,
@@ -105,15 +105,22 @@ class WasmResult:
 # -- choosing what to build and with what ------------------------------------------------------
 
 
-def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
-    """The package (config `wasm.package`, or the workspace's only bin) and its bin name."""
+DEFAULT_TABLE = "`[tool.nox-cargo.wasm]` in pyproject.toml"
+
+
+def select_binary(
+    workspace: Workspace, configured: str, table: str = DEFAULT_TABLE
+) -> tuple[Package, str]:
+    """The package (config `wasm.package`, or the workspace's only bin) and its bin name.
+
+    `table` names where the config lives (`config.table_for`), for the fix lines."""
     if configured:
         try:
             package = workspace.package(configured)
         except WorkspaceError as exc:
             raise ConfigError(
                 f"`wasm.package = {configured!r}`: {exc.message}",
-                f"set `wasm.package` in [tool.nox-cargo.wasm] to a workspace member; {exc.hint}",
+                f"set `wasm.package` in {table} to a workspace member; {exc.hint}",
             ) from None
         if not package.binaries:
             raise ConfigError(
@@ -128,7 +135,7 @@ def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
             raise ConfigError(
                 f"`wasm.package` is not set and the workspace has {len(with_bins)} packages with "
                 f"binaries ({names}): which one is the wasm module is ambiguous.",
-                'set it, e.g. `[tool.nox-cargo.wasm]` `package = "<name>"` in pyproject.toml.',
+                f'set it, e.g. `package = "<name>"` in {table}.',
             )
         package = with_bins[0]
     bins = package.binaries
@@ -465,19 +472,34 @@ class Built:
     notes: tuple[str, ...]
 
 
+def require_code(module: binary.Module, where: str, package: str) -> None:
+    """A module with a valid header but no functions is an empty build, not a config problem."""
+    if module.functions:
+        return
+    has = ", ".join(s.name for s in module.sections) or "no sections at all"
+    raise NoxCargoError(
+        f"{where} is a valid WebAssembly header with no code in it (it holds {has}): the wasm "
+        f"build of `{package}` produced an empty module.",
+        f"build it by hand to see why (`cargo build -p {package} --target <triple>`), check that "
+        "its bin has a `main`, and if only the optimized module is empty rerun with "
+        "`-c wasm.optimize=false` and report the wasm-opt version.",
+    )
+
+
 def build_module(
     project: Project, toolchain: tc.Toolchain, triple: str, package: Package, bin_name: str
 ) -> Built:
     config = project.config.wasm
     built = build(project, toolchain, triple, package, bin_name)
     named_bytes = built.read_bytes()
-    binary.parse(named_bytes, str(built))
+    require_code(binary.parse(named_bytes, str(built)), str(built), package.name)
     unoptimized = binary.strip_custom(named_bytes) if config.strip else named_bytes
     work = project.report_dir / "wasm" / triple
     work.mkdir(parents=True, exist_ok=True)
     optimized, optimizer, notes = optimize(config, named_bytes, built, work)
     shipped = binary.strip_custom(optimized) if config.strip else optimized
     named = binary.parse(optimized, f"{built} after wasm-opt")
+    require_code(named, f"{built} after wasm-opt", package.name)
     get_console().info(f"raw size {len(unoptimized)} B before wasm-opt, {len(shipped)} B after")
     return Built(shipped, named, len(unoptimized), optimizer, tuple(notes))
 
@@ -499,7 +521,7 @@ def measure(config: WasmConfig, path: Path, scratch: Path) -> tuple[list[sizes.G
     return sizes.gate(measures, budgets), note
 
 
-def over_budget(result: WasmResult) -> NoxCargoError:
+def over_budget(result: WasmResult, config_table: str = DEFAULT_TABLE) -> NoxCargoError:
     over = [
         f"{row.measure.name} {row.measure.actual} B > {row.budget} B (`{row.key}`)"
         for row in result.gate
@@ -510,27 +532,36 @@ def over_budget(result: WasmResult) -> NoxCargoError:
         f"{result.binary}.wasm ({result.triple}) is over its size budget: "
         f"{'; '.join(over)}.\n{table}",
         "shrink the module (the largest functions are listed above), or raise the budget in "
-        "[tool.nox-cargo.wasm] if the growth is intended.",
+        f"{config_table} if the growth is intended.",
     )
 
 
 def run_wasm(project: Project, triple: str) -> WasmResult:
     """The whole stage for one triple; raises on a failed gate or smoke run."""
     config = project.config.wasm
+    table = table_for(getattr(project, "source", None), "wasm")
     if triple not in config.targets:
         raise UsageError(
             f"{triple} is not one of the configured wasm targets ({', '.join(config.targets)}).",
-            "add it to `wasm.targets` in [tool.nox-cargo.wasm].",
+            f"add it to `wasm.targets` in {table}.",
         )
     console = get_console()
     started = time.monotonic()
-    package, bin_name = select_binary(project.workspace, config.package)
+    package, bin_name = select_binary(project.workspace, config.package, table)
     toolchain = select_toolchain(project, triple)
     console.info(
         f"building {package.name} ({bin_name}) for {toolchain.triple_name(triple)} "
         f"with {toolchain.describe()}"
     )
-    built = build_module(project, toolchain, triple, package, bin_name)
+    module_path = project.dist_dir / "wasm" / triple / f"{bin_name}.wasm"
+    try:
+        built = build_module(project, toolchain, triple, package, bin_name)
+    except Unavailable:
+        raise
+    except NoxCargoError:
+        # The same rule as a failed gate below: no module from older sources stays in dist/.
+        _unstage(project.dist_dir, module_path)
+        raise
 
     # Measure the bytes exactly as they will be staged.
     work = project.report_dir / "wasm" / triple
@@ -550,14 +581,14 @@ def run_wasm(project: Project, triple: str) -> WasmResult:
         raw_unoptimized=built.raw_unoptimized,
         gate=tuple(gate),
         breakdown=breakdown(built.named, shipped, config.breakdown_top),
-        module=project.dist_dir / "wasm" / triple / f"{bin_name}.wasm",
+        module=module_path,
         sha256=manifest.sha256_file(candidate),
         notes=(*built.notes, note) if note else built.notes,
     )
     report_path = project.report_dir / f"wasm-{triple}.json"
     try:
         if not result.passed:
-            raise over_budget(result)
+            raise over_budget(result, table)
         smoke_result = smoke(project, candidate, bin_name)
     except NoxCargoError:
         _unstage(project.dist_dir, result.module)

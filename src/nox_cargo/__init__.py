@@ -40,7 +40,7 @@ def register(root: Path | str | None = None, stages: Sequence[Stage] | None = No
     except NoxCargoError as exc:
         get_console().error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - the top-level handler: a bug, reported as one
+    except Exception as exc:
         from nox_cargo.sessions.runner import bug_report, debug_requested
 
         report = bug_report(exc, debug_requested())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import shutil
 import signal
@@ -66,19 +67,18 @@ _WRITE_ERRNOS = {
     errno.EISDIR,
 }
 TEST_SIGNAL_VAR = "_NOX_CARGO_TEST_SIGNAL_AFTER_WRITE"
-_writes = 0
+_changes = itertools.count(1)
 
 
 def changed() -> None:
     """Count one change of the release set (an atomic write, or a removal the caller makes);
     the test hook signals this process after the N-th (see the module doc)."""
-    global _writes
-    _writes += 1
+    number = next(_changes)
     spec = os.environ.get(TEST_SIGNAL_VAR)
     if not spec:
         return
     count, _, name = spec.partition(":")
-    if count.strip() == str(_writes):
+    if count.strip() == str(number):
         os.kill(os.getpid(), getattr(signal, name.strip() or "SIGKILL"))
 
 

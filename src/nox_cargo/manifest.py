@@ -128,9 +128,10 @@ class BuildManifest:
                 duration_seconds=float(data["duration_seconds"]),
                 artifacts=tuple(Artifact(**a) for a in data["artifacts"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ManifestError(
-                f"The build manifest {path} is missing fields or has extra ones ({exc}).",
+                f"The build manifest {path} is missing fields, has extra ones or holds a value "
+                f"of the wrong type ({exc}).",
                 f'run `nox -s "build(target={target_id})"` again.',
             ) from None
 

@@ -78,13 +78,13 @@ def test_dist_that_is_not_writable_is_a_paragraph(built: tuple[Path, Path], tmp_
     project, target_dir = built
     project = clone(project, tmp_path / "p")
     dist = project / "dist"
-    os.chmod(dist, 0o555)
+    dist.chmod(0o555)
     try:
         if os.access(dist, os.W_OK):
             pytest.skip("this user (root) can write into a read-only directory")
         done = run_nox(project, *nox_session(PACKAGE), env=env_for(target_dir))
     finally:
-        os.chmod(dist, 0o755)
+        dist.chmod(0o755)
     assert done.returncode != 0
     assert_one_paragraph(done.stdout, "Cannot write into", "writable")
 
@@ -94,8 +94,8 @@ def test_a_non_utf8_name_in_dist_is_a_paragraph(built: tuple[Path, Path], tmp_pa
     project = clone(project, tmp_path / "p")
     done = run_nox(project, *nox_session(PACKAGE), env=env_for(target_dir))
     assert done.returncode == 0, done.stdout[-4000:]
-    with open(os.fsencode(project / "dist") + b"/caf\xe9.zip", "wb") as fh:
-        fh.write(b"PK\x05\x06" + bytes(18))
+    bad_name = Path(os.fsdecode(os.fsencode(project / "dist") + b"/caf\xe9.zip"))
+    bad_name.write_bytes(b"PK\x05\x06" + bytes(18))
     done = run_nox(project, *nox_session("checksums"), env=env_for(target_dir))
     assert done.returncode != 0
     assert_one_paragraph(done.stdout, "is not UTF-8", "rename it")

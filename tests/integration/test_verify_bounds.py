@@ -60,14 +60,14 @@ def make_dist(dist: Path, fmt: str) -> None:
                 zf.writestr(name, "x\n")
     else:
         with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-            info = tarfile.TarInfo("weft")
-            info.size = ENTRY
-            info.mode = 0o755
-            tar.addfile(info, Blocks())  # type: ignore[arg-type]
+            member = tarfile.TarInfo("weft")
+            member.size = ENTRY
+            member.mode = 0o755
+            tar.addfile(member, Blocks())
             for name in DOCS:
                 doc = tarfile.TarInfo(name)
                 doc.size = 2
-                tar.addfile(doc, Blocks())  # type: ignore[arg-type]
+                tar.addfile(doc, Blocks())
     checksums.write_sums(dist)
 
 

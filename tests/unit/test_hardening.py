@@ -32,10 +32,10 @@ from tests.unit.test_workspace import metadata
 
 @pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
 def test_non_finite_numbers_are_refused_from_env_and_c(text: str) -> None:
-    with pytest.raises(ConfigError, match="bench.max-seconds") as info:
+    with pytest.raises(ConfigError, match=r"bench\.max-seconds") as info:
         cfg.load(None, {"NOX_CARGO_BENCH_MAX_SECONDS": text})
     assert "finite" in info.value.message
-    with pytest.raises(ConfigError, match="bench.max-seconds"):
+    with pytest.raises(ConfigError, match=r"bench\.max-seconds"):
         cfg.load(None, {}, [f"bench.max-seconds={text}"])
 
 
@@ -62,9 +62,8 @@ def test_an_epoch_past_2107_is_a_config_error_for_zip() -> None:
 def test_dist_that_is_a_file_is_an_error_naming_it(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.write_text("oops")
-    with pytest.raises(NoxCargoError, match="not a directory") as info:
-        with fsutil.locked(dist):
-            pass
+    with pytest.raises(NoxCargoError, match="not a directory") as info, fsutil.locked(dist):
+        pass
     assert str(dist) in info.value.message
     with pytest.raises(NoxCargoError, match="not a directory"):
         fsutil.atomic_write_text(dist / "SHA256SUMS", "x")
@@ -85,8 +84,7 @@ def test_dist_that_is_not_writable_is_an_error_naming_it(
 def test_a_non_utf8_file_name_in_dist_is_an_error_naming_it(tmp_path: Path) -> None:
     package_by_hand(tmp_path)
     bad = os.fsencode(tmp_path) + b"/caf\xe9.zip"
-    with open(bad, "wb") as fh:
-        fh.write(b"PK")
+    Path(os.fsdecode(bad)).write_bytes(b"PK")
     with pytest.raises(checksums.ChecksumError, match="UTF-8") as info:
         checksums.write_sums(tmp_path)
     assert "rename" in (info.value.hint or "")
@@ -140,11 +138,13 @@ def big_zip(dist: Path, size: int) -> Path:
     """A packaged dist/ whose archive's binary entry is `size` bytes of one repeated block."""
     path = package_by_hand(dist)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("weft", "w", force_zip64=True) as fh:
-            block = bytes(range(256)) * 4096
-            for _ in range(size // len(block)):
-                fh.write(block)
+    block = bytes(range(256)) * 4096
+    with (
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("weft", "w", force_zip64=True) as fh,
+    ):
+        for _ in range(size // len(block)):
+            fh.write(block)
     path.write_bytes(out.getvalue())
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     checksums.write_sidecar(path, digest)
@@ -304,9 +304,8 @@ def test_a_toolchain_older_than_rust_version_is_named() -> None:
         "error: package `weft v0.3.0 (/w/weft)` cannot be built because it requires rustc "
         "1.70 or newer, while the currently active rustc version is 1.63.0"
     )
-    exc = explain(
-        CommandFailed(["cargo", "check"], 101, tail, "fix the compile errors shown above.")
-    )
+    generic = "fix the compile errors shown above."
+    exc = explain(CommandFailed(["cargo", "check"], 101, tail, generic))
     assert "compile errors" not in (exc.hint or "")
     assert "1.70" in (exc.hint or "") and "1.63.0" in (exc.hint or "")
     assert "rust-version" in (exc.hint or "")
@@ -394,9 +393,7 @@ def test_wasm_fix_lines_name_cargo_toml_when_the_config_lives_there() -> None:
     from nox_cargo.workspace import Workspace
     from tests.unit.test_wasm_module import package
 
-    ws = Workspace(
-        Path("/w"), Path("/w/target"), (package("a", ("a",)), package("b", ("b",))), {}
-    )
+    ws = Workspace(Path("/w"), Path("/w/target"), (package("a", ("a",)), package("b", ("b",))), {})
     source = cfg.ConfigSource({}, "/w/Cargo.toml [workspace.metadata.nox-cargo]", Path("/w"))
     with pytest.raises(ConfigError) as info:
         wasm_stage.select_binary(ws, "", cfg.table_for(source, "wasm"))

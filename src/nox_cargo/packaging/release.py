@@ -254,12 +254,14 @@ def _kept_records(dist_dir: Path, target_id: str, replaced: set[str]) -> list[di
             name, digest = str(record["name"]), str(record["sha256"])
         except (KeyError, TypeError):
             continue
+        if name in replaced or archive.format_of(name) is None or Path(name).name != name:
+            continue
         archive_path = dist_dir / name
-        if (
-            name not in replaced
-            and archive_path.is_file()
-            and mf.sha256_file(archive_path) == digest
-        ):
+        try:
+            intact = archive_path.is_file() and mf.sha256_file(archive_path) == digest
+        except (OSError, ValueError):  # a name too long, or holding a NUL
+            intact = False
+        if intact:
             kept.append(record)
     return kept
 

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from nox_cargo.config import PackageConfig
-
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.manifest import BuildManifest, ManifestError, sha256_file
 from nox_cargo.packaging import checksums, pending
@@ -66,7 +65,7 @@ def _link_escapes(member_name: str, target: str) -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """What `verify` agrees to decompress: checked on each entry's declared sizes, before reading."""
+    """What `verify` agrees to decompress, checked on each entry's declared sizes before reading."""
 
     max_entry_size: int = 512 * 1024**2
     max_ratio: float = 200.0
@@ -147,9 +146,9 @@ def read_members(path: Path, limits: Limits | None = None) -> list[Member]:
         for ti in tar:
             if ti.isreg():
                 _check_declared(path, ti.name, ti.size, compressed, limits)
-                fh = tar.extractfile(ti)
-                assert fh is not None
-                members.append(Member(ti.name, "file", ti.mode, "", _hash(fh)))
+                stream = tar.extractfile(ti)
+                assert stream is not None
+                members.append(Member(ti.name, "file", ti.mode, "", _hash(stream)))
             elif ti.isdir():
                 members.append(Member(ti.name, "dir", ti.mode))
             elif ti.issym() or ti.islnk():

@@ -159,7 +159,7 @@ def run_stage(
         console.error(exc.message, exc.hint, title=name)
         console.summary(f"❌ `{name}` failed: {exc.message.splitlines()[0]}")
         session.error(_headline(exc.message))
-    except Exception as exc:  # noqa: BLE001 - the top-level handler: a bug, reported as one
+    except Exception as exc:
         report = bug_report(exc, args.debug or debug_requested())
         console.error(report.message, report.hint, title=name)
         console.summary(f"❌ `{name}` failed: nox-cargo hit a bug ({type(exc).__name__})")
@@ -181,7 +181,8 @@ def issues_url() -> str:
     by_label = {u.split(",", 1)[0].strip().lower(): u.split(",", 1)[-1].strip() for u in urls}
     for label in ("issues", "bug tracker", "repository", "source", "homepage"):
         if label in by_label:
-            return by_label[label] + ("/issues" if label in ("repository", "source") else "")
+            url: str = by_label[label]
+            return url + ("/issues" if label in ("repository", "source") else "")
     return "the issue tracker of the repository nox-cargo came from"
 
 

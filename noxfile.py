@@ -20,6 +20,7 @@ RUNTIME_PACKAGES = ("nox", "psutil", "rich")
 TEST_PACKAGES = (
     "pytest",
     "pytest-xdist",
+    "hypothesis",
     "nox-poetry",
     "wasmtime",
     "pyyaml",

@@ -332,6 +332,17 @@ def test_fix_lines_without_a_config_file_name_pyproject(tmp_path: Path) -> None:
     assert cfg.table_for(None, "wasm") == "`[tool.nox-cargo.wasm]` in pyproject.toml"
 
 
+def test_a_linker_name_in_an_error_is_shell_quoted() -> None:
+    from nox_cargo import linkers
+
+    with pytest.raises(NoxCargoError) as info:
+        linkers.check(
+            linkers.Linker("my cc;rm", "", True), "x86_64-unknown-linux-gnu", lambda n: None
+        )
+    assert "`'my cc;rm'`" in info.value.message
+    assert "`'my cc;rm'`" in (info.value.hint or "")
+
+
 def test_commands_in_errors_are_shell_quoted() -> None:
     from nox_cargo.build import smoke
 

@@ -393,7 +393,7 @@ def target_rows(facts: Probes) -> Iterable[Row]:
                 continue
         if plan.prepare:
             # The std must be downloaded first: possible, but not known to work (offline?).
-            prepare = " ".join(plan.prepare[0])
+            prepare = shlex.join(plan.prepare[0])
             before = "; ".join(grouped(rejections))
             yield Row(
                 "build",

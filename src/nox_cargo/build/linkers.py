@@ -8,6 +8,7 @@ A missing linker is found here, before cargo runs, with the package that provide
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,8 +27,11 @@ class Linker:
 
     def install_hint(self) -> str:
         if self.package:
-            return f"`apt-get install {self.package}` (provides {self.command})"
-        return f"install `{self.command}` or set the target's `linker` key to one you have"
+            return f"`apt-get install {shlex.quote(self.package)}` (provides {self.command})"
+        return (
+            f"install `{shlex.quote(self.command)}` or set the target's `linker` key to one you "
+            "have"
+        )
 
 
 # triple → (linker, Debian package) for cross-compiling from a Linux host.
@@ -78,7 +82,8 @@ def check(linker: Linker, triple: str, which: Callable[[str], str | None]) -> st
     if found is None:
         origin = "configured by the target's `linker` key" if linker.configured else "needed"
         raise ToolchainError(
-            f"The linker `{linker.command}` ({origin} to link {triple} here) is not installed.",
+            f"The linker `{shlex.quote(linker.command)}` ({origin} to link {triple} here) is not "
+            "installed.",
             linker.install_hint() + ".",
         )
     return found

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import itertools
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,12 +57,31 @@ def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
     changed()
 
 
+if sys.platform == "win32":
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 _WRITE_ERRNOS = {
     errno.EACCES,
     errno.EPERM,
     errno.EROFS,
     errno.ENOSPC,
-    errno.EDQUOT,
+    getattr(errno, "EDQUOT", errno.ENOSPC),  # quota exceeded (not on every platform)
     errno.ENOTDIR,
     errno.EISDIR,
 }
@@ -189,10 +208,10 @@ def locked(directory: Path, name: str = ".nox-cargo.lock") -> Iterator[None]:
         raise unwritable(directory, exc) from None
     with fh:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            _lock(fh.fileno())
         except OSError as exc:  # pragma: no cover - exotic filesystems
             raise NoxCargoError(f"Cannot lock {lock_path}: {exc.strerror}.", None) from None
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            _unlock(fh.fileno())

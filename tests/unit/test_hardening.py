@@ -333,7 +333,7 @@ def test_fix_lines_without_a_config_file_name_pyproject(tmp_path: Path) -> None:
 
 
 def test_a_linker_name_in_an_error_is_shell_quoted() -> None:
-    from nox_cargo import linkers
+    from nox_cargo.build import linkers
 
     with pytest.raises(NoxCargoError) as info:
         linkers.check(

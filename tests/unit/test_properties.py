@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from nox_cargo import config as cfg
 from nox_cargo import manifest as mf
+from nox_cargo.config.convert import describe
 from nox_cargo.errors import ConfigError, NoxCargoError
 from nox_cargo.manifest import BuildManifest
 from nox_cargo.packaging import checksums, release
@@ -43,7 +44,7 @@ values: st.SearchStrategy[Any] = st.recursive(
 
 def value_for(tp: Any) -> st.SearchStrategy[Any]:
     """A value of the right shape for a key most of the time, anything at all otherwise."""
-    text = cfg._describe(tp)
+    text = describe(tp)
     if "boolean" in text:
         right: st.SearchStrategy[Any] = st.booleans()
     elif "integer" in text:

@@ -173,6 +173,19 @@ def check_members(path: Path, members: list[Member]) -> list[str]:
     return problems
 
 
+def _hash_archives(dist_dir: Path, report: Report) -> dict[str, str]:
+    """name → sha256 of every release file in dist/ (archives, SBOMs, installers); a name no
+    checksum line can hold is a problem."""
+    actual: dict[str, str] = {}
+    for archive in checksums.assets_in(dist_dir):
+        problem = checksums.name_problem(archive)
+        if problem is not None:
+            report.problems.append(problem.render())
+            continue
+        actual[archive.name] = sha256_file(archive)
+    return actual
+
+
 def _check_sums(dist_dir: Path, report: Report) -> dict[str, str]:
     sums_path = dist_dir / checksums.SUMS_NAME
     if not sums_path.is_file():
@@ -184,13 +197,7 @@ def _check_sums(dist_dir: Path, report: Report) -> dict[str, str]:
     except checksums.ChecksumError as exc:
         report.problems.append(exc.message)
         listed = {}
-    actual: dict[str, str] = {}
-    for archive in checksums.assets_in(dist_dir):
-        problem = checksums.name_problem(archive)
-        if problem is not None:
-            report.problems.append(problem.render())
-            continue
-        actual[archive.name] = sha256_file(archive)
+    actual = _hash_archives(dist_dir, report)
     for name in sorted(set(listed) - set(actual)):
         report.problems.append(f"{checksums.SUMS_NAME} lists {name}, which is not in {dist_dir}")
     for name, digest in sorted(actual.items()):

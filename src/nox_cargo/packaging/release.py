@@ -142,6 +142,7 @@ def package_target(project: Project, target_id: str) -> list[Packaged]:
     with locked(dist_dir):
         build = load_build(dist_dir, target_id, "package")
         _remove_stale(dist_dir, checksums.SUMS_NAME)
+        _remove_stale(dist_dir, pending.marker_path(dist_dir, target_id).name)
         _remove_stale(manifest_path(dist_dir, target_id).parent, "package-manifest.json")
         fmt: archive.Format = "zip" if is_windows(build.triple) else project.config.package.format
         resolve = sbom.cargo_resolve(project.workspace.root, build.triple, build.features)

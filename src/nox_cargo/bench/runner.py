@@ -71,8 +71,9 @@ def bench_target(config: Config, host: str | None = None) -> str:
     raise ConfigError(
         f"No target of the registry builds for this host ({host}), so `bench` does not know "
         "which build to measure.",
-        f"set `bench.target` to a target id, or add a `[[tool.nox-cargo.targets]]` with "
-        f'triple = "{host}".',
+        f'set `bench.target` to a target id, or add a `targets` entry with triple = "{host}" '
+        "(`[[tool.nox-cargo.targets]]` in pyproject.toml or "
+        "`[[workspace.metadata.nox-cargo.targets]]` in Cargo.toml).",
     )
 
 

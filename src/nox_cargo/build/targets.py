@@ -130,8 +130,9 @@ def lookup(config: Config, target_id: str) -> Target:
     ids = ", ".join(valid_ids(registry)) or "(none: the registry is empty)"
     raise ConfigError(
         f"Unknown target id `{target_id}`; the target registry has: {ids}.",
-        "use one of those ids, or add the target as a `[[tool.nox-cargo.targets]]` table "
-        "(id, triple, runner).",
+        "use one of those ids, or add the target (id, triple, runner) as a `targets` entry of "
+        "the nox-cargo config: `[[tool.nox-cargo.targets]]` in pyproject.toml or "
+        "`[[workspace.metadata.nox-cargo.targets]]` in Cargo.toml.",
     )
 
 

@@ -3,6 +3,7 @@ non-root user, the smoke run under hard restrictions, and hadolint on the Docker
 
 from __future__ import annotations
 
+import shlex
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def smoke(image_id: str, platform: str, args: tuple[str, ...], version: str) -> 
     return Check(
         "smoke",
         ok,
-        f"`{' '.join(args)}` exit {done.returncode}: {output.splitlines()[0] if output else ''}"
+        f"`{shlex.join(args)}` exit {done.returncode}: {output.splitlines()[0] if output else ''}"
         + ("" if version in done.stdout else f" (expected {version} on stdout)"),
     )
 

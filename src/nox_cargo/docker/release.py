@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nox_cargo import git
 from nox_cargo import manifest as mf
+from nox_cargo.config import table_for
 from nox_cargo.console import get_console
 from nox_cargo.docker import checks, context, engine, image
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
@@ -72,12 +73,12 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
     if target_id is None:
         raise ConfigError(
             f"Platform {platform} is not in `docker.platforms` ({', '.join(config.platforms)}).",
-            "add it to [tool.nox-cargo.docker] platforms.",
+            f"add it to `platforms` in {table_for(project.source, 'docker')}.",
         )
     if push and not config.registry:
         raise ConfigError(
             "`--push` needs a registry, and config key `docker.registry` is empty.",
-            'set [tool.nox-cargo.docker] registry = "ghcr.io/<owner>".',
+            f'set `registry = "ghcr.io/<owner>"` in {table_for(project.source, "docker")}.',
         )
     eng = engine.probe()
     stale = manifest_path(project.dist_dir, platform)
@@ -102,7 +103,8 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
         raise ConfigError(
             f"{binary} for {target_id} is a {machine} binary, but `docker.platforms` puts it "
             f"in the {platform} image.",
-            f"map {platform} to a target built for {arch} in [tool.nox-cargo.docker] platforms.",
+            f"map {platform} to a target built for {arch} in `platforms` of "
+            f"{table_for(project.source, 'docker')}.",
         )
     if not eng.buildx and (_os, arch) != (eng.os, eng.arch):
         raise Unavailable(

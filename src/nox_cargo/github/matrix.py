@@ -198,7 +198,8 @@ def smoke_target(targets: Sequence[Target]) -> Target:
     if not targets:
         raise MatrixError(
             "The target registry is empty: there is nothing to build or release.",
-            "add a `[[tool.nox-cargo.targets]]` table or set build.default-targets = true.",
+            "add a `targets` entry to the nox-cargo config (`[[tool.nox-cargo.targets]]` or "
+            "`[[workspace.metadata.nox-cargo.targets]]`) or set build.default-targets = true.",
         )
     return next((t for t in targets if t.runner == DEFAULT_RUNNER), targets[0])
 

@@ -1,4 +1,11 @@
-"""Workspace tests: cargo-nextest when installed (JUnit XML in target/nox-cargo/), or cargo test."""
+"""Workspace tests: cargo-nextest when installed, or cargo test; JUnit XML in target/nox-cargo/.
+
+Big suites: a test that runs longer than `test.slow-timeout` * `test.terminate-after` is stopped
+and named (nextest's own `slow-timeout`; for `cargo test`, the run is stopped when it has printed
+nothing for that long after its first test binary started, and the test that had not finished is
+named). nextest does not run doctests, so `cargo test --doc` runs after it. The JUnit file is
+nextest's own, or converted from `cargo test`'s output (see nox_cargo.test_output).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +15,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nox_cargo import test_output
 from nox_cargo.build import toolchain as tc
+from nox_cargo.config import TestConfig
 from nox_cargo.console import get_console
 from nox_cargo.diagnose import explain
-from nox_cargo.errors import CommandFailed, ToolchainError, Unavailable
+from nox_cargo.errors import CommandFailed, NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.fsutil import atomic_copy, atomic_write_text
-from nox_cargo.process import run
+from nox_cargo.process import TimedOut, Watch, run
 from nox_cargo.project import Project
 
 TOOLCHAINS = ("stable", "msrv")
 NEXTEST_PROFILE = "nox-cargo"
-NEXTEST_TOOL_CONFIG = f"""\
+ISOLATION_HINT = (
+    "a test process crashed under nextest, which runs every test in a process of its own; a "
+    "suite written for `cargo test`'s one process per binary (shared global state, signal "
+    "handlers, tests that must run in order) can crash this way. Try the other runner: "
+    '`-c test.runner=cargo` for one run, or `runner = "cargo"` in [tool.nox-cargo.test].'
+)
+
+
+def nextest_tool_config(config: TestConfig) -> str:
+    """The nextest profile nox-cargo runs: JUnit report, no fail-fast, the test timeouts."""
+    timeout = f'period = "{config.slow_timeout:g}s"'
+    if config.terminate_after:
+        timeout += f", terminate-after = {config.terminate_after}"
+    return f"""\
 # Written by nox-cargo: a profile whose JUnit report nox-cargo collects.
 [profile.{NEXTEST_PROFILE}]
 fail-fast = false
+slow-timeout = {{ {timeout} }}
 
 [profile.{NEXTEST_PROFILE}.junit]
 path = "junit.xml"
 """
+
+
+def test_timeout(config: TestConfig) -> float | None:
+    """Seconds after which a test is stopped; None = never."""
+    return config.slow_timeout * config.terminate_after if config.terminate_after else None
 
 
 @dataclass(frozen=True)
@@ -81,13 +109,14 @@ def plan(
         junit_to = project.report_dir / f"junit-{which}.xml"
         return TestPlan(argv, dict(env), toolchain_label, "nextest", junit_from, junit_to)
     argv = [*prefix, "test", "--workspace", *project.locked, *passthrough]
-    return TestPlan(argv, dict(env), toolchain_label, "cargo", None, None)
+    junit_to = project.report_dir / f"junit-{which}.xml"
+    return TestPlan(argv, dict(env), toolchain_label, "cargo", None, junit_to)
 
 
 def toolchain_for(project: Project, which: str) -> tuple[list[str], dict[str, str], str]:
     """(cargo argv prefix, env, label) of `stable` (the default cargo) or `msrv`."""
     if which == "stable":
-        return ["cargo"], {}, "the default toolchain"
+        return ["cargo"], {}, f"the default toolchain ({_default_rustc(project)})"
     toolchains = tc.discover(project.environ)
     chosen = tc.select_msrv(
         toolchains, project.workspace.rust_version, project.config.test.msrv_toolchain
@@ -96,26 +125,129 @@ def toolchain_for(project: Project, which: str) -> tuple[list[str], dict[str, st
     return prefix, env, chosen.describe()
 
 
+def _default_rustc(project: Project) -> str:
+    """The version line of the rustc that plain `cargo` uses in the workspace."""
+    done = run(
+        ["rustc", "--version"], cwd=project.workspace.root, capture=True, quiet=True, check=False
+    )
+    return done.stdout.strip() or "rustc --version failed"
+
+
 def run_tests(project: Project, which: str, passthrough: Sequence[str]) -> TestPlan:
     if which not in TOOLCHAINS:
         raise Unavailable(f"Unknown toolchain {which!r}.", f"use one of {', '.join(TOOLCHAINS)}.")
     prefix, env, label = toolchain_for(project, which)
-    nextest = use_nextest(project.config.test.runner, project.environ)
+    config = project.config.test
+    nextest = use_nextest(config.runner, project.environ)
     test_plan = plan(project, which, prefix, env, label, nextest, passthrough)
     console = get_console()
-    console.info(f"testing with {label} using {'cargo-nextest' if nextest else 'cargo test'}")
+    timeout = test_timeout(config)
+    console.info(
+        f"testing with {label} using {'cargo-nextest' if nextest else 'cargo test'}; "
+        + (f"a test is stopped after {timeout:g}s" if timeout else "no test timeout")
+        + " (test.slow-timeout * test.terminate-after)"
+    )
+    failure: NoxCargoError | None = None
     if nextest:
-        atomic_write_text(project.report_dir / "nextest-tool.toml", NEXTEST_TOOL_CONFIG)
+        atomic_write_text(project.report_dir / "nextest-tool.toml", nextest_tool_config(config))
+        failure = _run_nextest(project, test_plan)
+        if test_plan.junit_from and test_plan.junit_to and test_plan.junit_from.is_file():
+            atomic_copy(test_plan.junit_from, test_plan.junit_to)
+            console.info(f"JUnit report: {os.path.relpath(test_plan.junit_to)}")
+        if config.doctests and _has_doctests(project):
+            doc_plan = TestPlan(
+                [*prefix, "test", "--workspace", "--doc", *project.locked],
+                dict(env),
+                label,
+                "cargo",
+                None,
+                project.report_dir / f"junit-{which}-doctests.xml",
+            )
+            console.info("nextest does not run doctests: running them with `cargo test --doc`")
+            failure = failure or _run_cargo_test(project, doc_plan, timeout)
+    else:
+        failure = _run_cargo_test(project, test_plan, timeout)
+    if failure:
+        raise failure
+    return test_plan
+
+
+def _has_doctests(project: Project) -> bool:
+    """A member has a library whose doctests cargo runs (not a cdylib/staticlib-only one)."""
+    return any({"lib", "rlib", "proc-macro"} & set(p.lib_kinds) for p in project.workspace.members)
+
+
+def _run_nextest(project: Project, test_plan: TestPlan) -> NoxCargoError | None:
+    log = test_output.NextestLog()
     try:
         run(
             test_plan.argv,
             cwd=project.workspace.root,
             env=test_plan.env or None,
             hint="the failing tests are listed above.",
+            watch=Watch(on_line=log.feed),
         )
     except CommandFailed as exc:
-        raise explain(exc) from None
-    if test_plan.junit_from and test_plan.junit_to and test_plan.junit_from.is_file():
-        atomic_copy(test_plan.junit_from, test_plan.junit_to)
-        console.info(f"JUnit report: {os.path.relpath(test_plan.junit_to)}")
-    return test_plan
+        if log.timed_out:
+            timeout = test_timeout(project.config.test) or 0
+            return NoxCargoError(
+                f"{len(log.timed_out)} test(s) ran past the test timeout ({timeout:g}s) and were "
+                f"stopped by nextest: {', '.join(log.timed_out)}.",
+                "fix or speed up the test; a test that is slow by design can get more time: "
+                "raise `test.terminate-after` (or `test.slow-timeout`) in [tool.nox-cargo.test], "
+                "or give it a nextest override: `-c test.terminate-after=0` disables the stop.",
+            )
+        if log.crashed:
+            crashed = ", ".join(f"{test} ({status})" for status, test in log.crashed)
+            return CommandFailed(exc.argv, exc.returncode, exc.tail, f"{crashed}: {ISOLATION_HINT}")
+        return explain(exc)
+    return None
+
+
+def _run_cargo_test(
+    project: Project, test_plan: TestPlan, timeout: float | None
+) -> NoxCargoError | None:
+    """Run `cargo test`, stop it at the timeout naming the test, and write its JUnit file."""
+    log = test_output.LibtestLog()
+    failure: NoxCargoError | None = None
+    hung: dict[str, list[str]] = {}
+    try:
+        run(
+            test_plan.argv,
+            cwd=project.workspace.root,
+            env=test_plan.env or None,
+            hint="the failing tests are listed above.",
+            watch=Watch(log.feed, timeout, test_output.is_test_start),
+        )
+    except TimedOut as exc:
+        names = _unfinished(project, log)
+        if log.suites:
+            hung[log.suites[-1].name] = names
+        where = f" in {log.suites[-1].name}" if log.suites else ""
+        failure = NoxCargoError(
+            f"`cargo test` was stopped: no test finished for {exc.seconds:g}s (the test "
+            f"timeout). Still running{where}: {', '.join(names) or '(could not tell which)'}.",
+            "fix or speed up that test; a suite with slow tests by design can raise "
+            "`test.terminate-after` (or `test.slow-timeout`) in [tool.nox-cargo.test]; "
+            "`-c test.terminate-after=0` disables the stop.",
+        )
+    except CommandFailed as exc:
+        failure = explain(exc)
+    if test_plan.junit_to is not None:
+        atomic_write_text(test_plan.junit_to, test_output.junit_xml(log.suites, hung))
+        get_console().info(
+            f"JUnit report (converted from cargo test's output, no per-test times): "
+            f"{os.path.relpath(test_plan.junit_to)}"
+        )
+    return failure
+
+
+def _unfinished(project: Project, log: test_output.LibtestLog) -> list[str]:
+    """The tests of the running binary that had not finished when the run was stopped."""
+    if log.slow:
+        return list(dict.fromkeys(log.slow))
+    if not log.suites or not log.suites[-1].binary:
+        return []
+    binary = project.workspace.root / log.suites[-1].binary
+    done = run([binary, "--list", "--format", "terse"], capture=True, quiet=True, check=False)
+    return log.unfinished(test_output.parse_list(done.stdout))

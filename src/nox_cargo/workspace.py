@@ -42,6 +42,13 @@ class Package:
     binaries: tuple[str, ...]
     license: str | None
     repository: str | None
+    # The crate types of the package's library target (`lib`, `rlib`, `cdylib`, ...), if any.
+    lib_kinds: tuple[str, ...] = ()
+    lib_name: str = ""  # the library target's name (`-` already `_`), if any
+
+    @property
+    def is_cdylib(self) -> bool:
+        return "cdylib" in self.lib_kinds
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,17 @@ class Workspace:
         return self.binaries()[binary].version
 
 
+_LIB_KINDS = {"lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"}
+
+
+def _library(targets: list[dict[str, Any]]) -> dict[str, Any]:
+    for target in targets:
+        kinds = tuple(k for k in target.get("kind", []) if k in _LIB_KINDS)
+        if kinds:
+            return {"lib_kinds": kinds, "lib_name": str(target["name"]).replace("-", "_")}
+    return {}
+
+
 def parse_metadata(data: Mapping[str, Any]) -> Workspace:
     """Build a Workspace from `cargo metadata --format-version 1` output."""
     try:
@@ -128,6 +146,7 @@ def parse_metadata(data: Mapping[str, Any]) -> Workspace:
                     binaries=tuple(t["name"] for t in pkg["targets"] if "bin" in t.get("kind", [])),
                     license=pkg.get("license"),
                     repository=pkg.get("repository"),
+                    **_library(pkg["targets"]),
                 )
             )
         return Workspace(

@@ -81,4 +81,16 @@ def test_cargo_test_plan_passes_arguments_through(project: Project) -> None:
         passthrough=["--", "--nocapture"],
     )
     assert plan.argv == ["cargo", "test", "--workspace", "--locked", "--", "--nocapture"]
-    assert plan.junit_to is None
+    # JUnit is always written: for cargo test, converted from its output.
+    assert plan.junit_to == project.root / "target" / "nox-cargo" / "junit-stable.xml"
+
+
+def test_nextest_profile_carries_the_test_timeout() -> None:
+    from nox_cargo.config import TestConfig
+
+    text = cargo_test.nextest_tool_config(TestConfig(slow_timeout=30, terminate_after=4))
+    assert 'slow-timeout = { period = "30s", terminate-after = 4 }' in text
+    never = cargo_test.nextest_tool_config(TestConfig(terminate_after=0))
+    assert 'slow-timeout = { period = "60s" }' in never
+    assert cargo_test.test_timeout(TestConfig(slow_timeout=30, terminate_after=4)) == 120
+    assert cargo_test.test_timeout(TestConfig(terminate_after=0)) is None

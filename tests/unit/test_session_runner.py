@@ -126,3 +126,22 @@ def test_every_lint_step_and_test_toolchain_has_its_description() -> None:
 
     assert tuple(LINT_DOCS) == lint.STEPS
     assert tuple(TEST_DOCS) == cargo_test.TOOLCHAINS
+
+
+def test_a_stage_that_passes_through_hands_unknown_flags_to_its_tool() -> None:
+    # README: nox -s "test(toolchain=stable)" -- -E 'test(top)'
+    from nox_cargo.config import Config
+    from nox_cargo.pipeline import STAGES
+    from nox_cargo.sessions.runner import parser_for
+    from nox_cargo.stage import find
+
+    stage = find(STAGES, "test")
+    assert stage is not None
+    test = parser_for(stage, Config(), "stable")
+    args, others = parse_posargs(test, ["-E", "test(top)"])
+    assert (args.passthrough, others) == (["-E", "test(top)"], [])
+    args, _ = parse_posargs(test, ["--strict", "-c", "test.runner=cargo", "--", "--nocapture"])
+    assert args.strict and args.config == ["test.runner=cargo"]
+    assert args.passthrough == ["--nocapture"]
+    args, _ = parse_posargs(test, ["--config=test.runner=cargo", "top", "--exact"])
+    assert args.passthrough == ["top", "--exact"]

@@ -102,6 +102,29 @@ class TestConfig:
             "empty = the oldest discovered toolchain that satisfies the workspace's rust-version"
         ),
     )
+    slow_timeout: float = field(
+        default=60.0,
+        metadata=_doc(
+            "seconds after which a running test is reported slow (nextest `slow-timeout`)"
+        ),
+    )
+    terminate_after: int = field(
+        default=10,
+        metadata=_doc(
+            "a test is stopped after this many slow-timeout periods (nextest `terminate-after`; "
+            "`cargo test`: stopped when no test finished for that long); 0 = never"
+        ),
+    )
+    doctests: bool = field(
+        default=True,
+        metadata=_doc("run `cargo test --doc` after nextest, which does not run doctests"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.slow_timeout <= 0:
+            raise Invalid("slow-timeout", "must be a positive number of seconds")
+        if self.terminate_after < 0:
+            raise Invalid("terminate-after", "must be 0 (never) or more")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ Body = Callable[[Project, argparse.Namespace], object]
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so a bad flag ends in `session.error`."""
 
+    passes_through = False  # a stage's remaining arguments go to its tool (see split_passthrough)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(
             f"{message}\n{self.format_usage().strip()}",
@@ -81,7 +83,33 @@ def parser_for(stage: Stage, config: Config, value: str) -> ArgumentParser:
         option.add_to(groups[option.group] if option.group else p)
     if stage.passthrough:
         p.add_argument("passthrough", nargs=argparse.REMAINDER, help=stage.passthrough)
+        p.passes_through = True
     return p
+
+
+def split_passthrough(
+    argparser: ArgumentParser, posargs: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(own options, the tool's arguments): the tool's start at the first token this parser does
+    not know, or after a `--`.
+
+    argparse alone cannot do it: `-E 'test(top)'` looks like an unknown option to it, not like the
+    start of nextest's arguments.
+    """
+    actions = argparser._option_string_actions
+    tokens = list(posargs)
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            return tokens[:index], tokens[index + 1 :]
+        flag = token.split("=", 1)[0]
+        action = actions.get(flag)
+        if action is None or not token.startswith("-"):
+            return tokens[:index], tokens[index:]
+        takes = 0 if action.nargs == 0 or "=" in token else 1
+        index += 1 + takes
+    return tokens, []
 
 
 def parse_posargs(
@@ -93,7 +121,12 @@ def parse_posargs(
     included: `nox -s bench -- --base main` hands `--base main` to `build(...)` too. An option that
     some other stage declares is set aside (and returned); one that no stage knows is an error.
     """
+    passthrough: list[str] = []
+    if argparser.passes_through:
+        posargs, passthrough = split_passthrough(argparser, posargs)
     args, rest = argparser.parse_known_args(list(posargs))
+    if argparser.passes_through:
+        args.passthrough = passthrough
     if not rest:
         return args, []
     foreign = ArgumentParser(add_help=False, allow_abbrev=False)

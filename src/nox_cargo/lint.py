@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from nox_cargo.diagnose import explain
 from nox_cargo.errors import CommandFailed, UsageError
-from nox_cargo.process import run
+from nox_cargo.process import Watch, run
 from nox_cargo.project import Project
+
+# rustfmt --check: `Diff in /w/src/main.rs:12:` (or `Diff in /w/src/main.rs at line 12:`).
+_FMT_HUNK = re.compile(r"^Diff in (?P<file>.+?)(?::\d+:| at line \d+:)\s*$")
+# A nightly-only `#![feature]` (benches with `#![feature(test)]`) built by a stable toolchain.
+NIGHTLY_FEATURE = "E0554"
+NIGHTLY_HINT = (
+    "`#![feature]` may not be used on the stable release channel (E0554): a target uses a "
+    "nightly-only feature, most often benches with `#![feature(test)]`, which `--all-targets` "
+    "compiles. Leave the benches out on stable: in [tool.nox-cargo.lint] set "
+    '`check-args = ["--lib", "--bins", "--tests", "--examples"]` and '
+    '`clippy-args = ["--lib", "--bins", "--tests", "--examples"]`.'
+)
 
 STEPS = ("fmt", "clippy", "check")
 
@@ -44,11 +58,33 @@ def command(project: Project, step: str, fix: bool = False) -> list[str]:
     raise UsageError(f"Unknown lint step {step!r}.", f"use one of: {', '.join(STEPS)}.")
 
 
+def fmt_summary(lines: list[str]) -> str:
+    """`N hunks in M files` from rustfmt --check's output ("" when it printed no diff)."""
+    files: dict[str, int] = {}
+    for line in lines:
+        if match := _FMT_HUNK.match(line):
+            files[match["file"]] = files.get(match["file"], 0) + 1
+    if not files:
+        return ""
+    hunks = sum(files.values())
+    plural = "s" * (hunks != 1), "s" * (len(files) != 1)
+    return f"{hunks} unformatted hunk{plural[0]} in {len(files)} file{plural[1]}"
+
+
 def run_step(project: Project, step: str, fix: bool = False) -> None:
     argv = command(project, step, fix)
+    seen: list[str] = []
     try:
-        run(argv, cwd=project.workspace.root, hint=_FIX_HINTS[step])
+        run(argv, cwd=project.workspace.root, hint=_FIX_HINTS[step], watch=Watch(seen.append))
     except CommandFailed as exc:
         if step == "fmt" and not fix:
-            raise CommandFailed(exc.argv, exc.returncode, exc.tail, fmt_check_hint()) from None
+            summary = fmt_summary(seen)
+            raise CommandFailed(
+                exc.argv,
+                exc.returncode,
+                exc.tail + (f"\n{summary}" if summary else ""),
+                fmt_check_hint(),
+            ) from None
+        if step in ("check", "clippy") and any(NIGHTLY_FEATURE in line for line in seen):
+            raise CommandFailed(exc.argv, exc.returncode, exc.tail, NIGHTLY_HINT) from None
         raise explain(exc) from None

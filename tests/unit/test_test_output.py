@@ -65,8 +65,14 @@ def test_junit_counts_and_a_stopped_test(tmp_path: Path) -> None:
 
 
 def test_the_unfinished_test_of_the_running_binary() -> None:
-    log = feed(CARGO_TEST.split("   Doc-tests")[0].replace("test tests::breaks ... FAILED\n", ""))
-    listed = test_output.parse_list("tests::adds: test\ntests::breaks: test\ntests::skipped: test\n")
+    log = feed(
+        CARGO_TEST.split("   Doc-tests", maxsplit=1)[0].replace(
+            "test tests::breaks ... FAILED\n", ""
+        )
+    )
+    listed = test_output.parse_list(
+        "tests::adds: test\ntests::breaks: test\ntests::skipped: test\n"
+    )
     assert log.unfinished(listed) == ["tests::breaks"]
     slow = feed(CARGO_TEST + "test tests::sleeps has been running for over 60 seconds\n")
     assert slow.slow == ["tests::sleeps"]

@@ -323,11 +323,12 @@ def size_rows(
                 verdict = "unchanged"
                 note = f"{entry.bytes - base.bytes:+d} B"
         if budget is not None:
+            key = f"bench.{entry.kind}-budget"
             if entry.bytes > budget:
                 verdict = "over budget"
-                note = f"{entry.bytes} B > budget {budget} B"
+                note = f"{entry.bytes} B > budget {budget} B (`{key}`)"
             else:
-                note = (note + "; " if note else "") + f"within budget {budget} B"
+                note = (note + "; " if note else "") + f"within budget {budget} B (`{key}`)"
         rows.append(
             Row(
                 "sizes",

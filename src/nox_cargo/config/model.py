@@ -275,9 +275,13 @@ class DockerConfig:
     binary: str = field(
         default="", metadata=_doc("binary the image runs; empty = the first released binary")
     )
-    dockerfile: Path = field(
-        default=Path("Dockerfile"),
-        metadata=_doc("the FROM scratch template, relative to the config file"),
+    dockerfile: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "the FROM scratch template, relative to the config file; unset = "
+            "`nox-cargo.Dockerfile`, else a `Dockerfile` that is nox-cargo's template, else the "
+            "one inside the package (a repository's own Dockerfile is never used by accident)"
+        ),
     )
     size_budget: ByteSize = field(
         default=ByteSize(20 * 1000**2),

@@ -47,8 +47,8 @@ def size_check(image_size: int, binary_size: int, budget: int) -> Check:
     return Check(
         "size",
         image_size <= limit,
-        f"{image_size} B; budget {budget} B, binary {binary_size} B + 1 MiB = "
-        f"{binary_size + MIB} B",
+        f"{image_size} B; budget {budget} B (`docker.size-budget`), "
+        f"binary {binary_size} B + 1 MiB = {binary_size + MIB} B",
     )
 
 

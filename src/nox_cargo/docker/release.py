@@ -11,7 +11,7 @@ from nox_cargo import git
 from nox_cargo import manifest as mf
 from nox_cargo.config import table_for
 from nox_cargo.console import get_console
-from nox_cargo.docker import checks, context, engine, image
+from nox_cargo.docker import checks, context, engine, image, template
 from nox_cargo.errors import ConfigError, NoxCargoError, Unavailable
 from nox_cargo.fsutil import locked
 from nox_cargo.manifest import BuildManifest
@@ -126,7 +126,7 @@ def build_platform(project: Project, platform: str, push: bool) -> Outcome:
     name = config.image or binary
     primary = platform == next(iter(config.platforms))
     tag_list = image.tags(name, build.version, build.git_commit, arch, primary)
-    dockerfile = (project.base_dir / config.dockerfile).resolve()
+    dockerfile = template.resolve(project.base_dir, config.dockerfile)
     report_dir = project.report_dir
     with context.staged(report_dir, dockerfile, dist_dir, build, binary, epoch) as ctx:
         # Built untagged: a tag is given only to an image that passed its checks (below).

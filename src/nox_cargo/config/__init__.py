@@ -27,6 +27,7 @@ from nox_cargo.config.model import (
     Target,
     TestConfig,
     WasmConfig,
+    WasmModule,
     toml_key,
 )
 from nox_cargo.config.reference import reference, reference_markdown
@@ -75,6 +76,7 @@ __all__ = [
     "Target",
     "TestConfig",
     "WasmConfig",
+    "WasmModule",
     "assemble",
     "cargo_source",
     "env_layer",

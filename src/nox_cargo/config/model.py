@@ -333,6 +333,26 @@ WASM_TRIPLE = re.compile(r"^wasm(32|64)-[a-z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
+class WasmModule:
+    package: str = field(
+        metadata=_doc("workspace member built for wasm: its bin (a command) or its cdylib")
+    )
+    raw_budget: ByteSize | None = field(
+        default=None, metadata=_doc("largest allowed module, in bytes; unset = wasm.raw-budget")
+    )
+    gzip_budget: ByteSize | None = field(
+        default=None, metadata=_doc("largest allowed gzip -9 size; unset = wasm.gzip-budget")
+    )
+    brotli_budget: ByteSize | None = field(
+        default=None, metadata=_doc("largest allowed brotli size; unset = wasm.brotli-budget")
+    )
+
+    def __post_init__(self) -> None:
+        if not self.package:
+            raise Invalid("package", "name the workspace member to build for wasm")
+
+
+@dataclass(frozen=True)
 class WasmConfig:
     targets: tuple[str, ...] = field(
         default=("wasm32-wasip1",),
@@ -340,7 +360,17 @@ class WasmConfig:
     )
     package: str = field(
         default="",
-        metadata=_doc("package whose bin is built for wasm; empty = the workspace's only bin"),
+        metadata=_doc(
+            "package built for wasm (its bin as a WASI command, else its cdylib); empty = the "
+            "workspace's cdylib packages, else its only bin package"
+        ),
+    )
+    modules: tuple[WasmModule, ...] = field(
+        default=(),
+        metadata=_doc(
+            "`[[wasm.modules]]` tables: several wasm packages, each with its own budgets "
+            "(instead of `package`)"
+        ),
     )
     profile: str = field(
         default="wasm-release",
@@ -402,6 +432,12 @@ class WasmConfig:
             raise Invalid("profile", "give the cargo profile of the wasm build")
         if self.breakdown_top < 0:
             raise Invalid("breakdown-top", "must be 0 or more")
+        if self.package and self.modules:
+            raise Invalid("modules", "give `package` or `[[wasm.modules]]`, not both")
+        names = [m.package for m in self.modules]
+        for name in names:
+            if names.count(name) > 1:
+                raise Invalid("modules", f"package {name!r} is listed twice")
 
 
 BENCH_CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")

@@ -1,6 +1,13 @@
-"""`wasm(target=<triple>)`: build the module, optimize it, gate its size, run it, write it down.
+"""`wasm(target=<triple>)`: build the modules, optimize them, gate their size, run them, write them
+down.
 
-1. Build the configured package for the wasm triple with a toolchain that has its std, in the
+What is built, per package (`wasm.package`, `[[wasm.modules]]`, or found in the workspace): a bin
+becomes a WASI command (gated and smoke-run); a `cdylib` library becomes a module a host loads
+(gated and broken down; there is no command, so no smoke run); on wasm32-wasip2 cargo links a
+component (checked to be one and gated; wasm-opt and the breakdown read core modules only, and the
+smoke run needs the `wasmtime` CLI's component support, so it is not run here).
+
+1. Build the package for the wasm triple with a toolchain that has its std, in the
    configured profile, with the profile's `strip` overridden to `debuginfo` so the module keeps its
    `name` section (`CARGO_PROFILE_<P>_STRIP=debuginfo`).
 2. `wasm-opt` (binaryen) with `-g` when installed, feature flags from the module's
@@ -24,13 +31,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nox_cargo import doctor, git, manifest
 from nox_cargo.build import builder
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.strategies import Machine, Request, first_plan
-from nox_cargo.config import Target, WasmConfig, table_for
+from nox_cargo.config import ByteSize, Target, WasmConfig, WasmModule
 from nox_cargo.console import get_console, markdown_table
 from nox_cargo.errors import (
     CommandFailed,
@@ -96,6 +103,7 @@ class WasmResult:
     sha256: str
     smoke: Smoke | None = None
     notes: tuple[str, ...] = field(default=())
+    kind: str = "command"  # command | library | component
 
     @property
     def passed(self) -> bool:
@@ -105,28 +113,90 @@ class WasmResult:
 # -- choosing what to build and with what ------------------------------------------------------
 
 
-DEFAULT_TABLE = "`[tool.nox-cargo.wasm]` in pyproject.toml"
+@dataclass(frozen=True)
+class Selected:
+    """One wasm module of the stage: its package, file stem, kind and budgets."""
+
+    package: Package
+    artifact: str  # the bin's name, or the library target's name
+    kind: Literal["command", "library"]
+    raw_budget: ByteSize | None
+    gzip_budget: ByteSize | None
+    brotli_budget: ByteSize | None
+    # The config key each budget came from: a [[wasm.modules]] entry's own, or the section's.
+    budget_keys: tuple[str, str, str] = (
+        "wasm.raw-budget",
+        "wasm.gzip-budget",
+        "wasm.brotli-budget",
+    )
 
 
-def select_binary(
-    workspace: Workspace, configured: str, table: str = DEFAULT_TABLE
-) -> tuple[Package, str]:
-    """The package (config `wasm.package`, or the workspace's only bin) and its bin name.
+def select_modules(workspace: Workspace, config: WasmConfig) -> list[Selected]:
+    """`[[wasm.modules]]`, else `wasm.package`, else the workspace's cdylib packages, else its
+    only bin package."""
+    wanted = list(config.modules)
+    if not wanted and config.package:
+        wanted = [WasmModule(config.package)]
+    if not wanted:
+        libraries = [p for p in workspace.members if p.is_cdylib and not p.binaries]
+        wanted = [WasmModule(p.name) for p in libraries]
+    if not wanted:
+        package, bin_name = select_binary(workspace, "")
+        return [_selected(config, WasmModule(package.name), package, bin_name, "command")]
+    chosen = []
+    for entry in wanted:
+        package = _member(workspace, entry.package)
+        if package.binaries:
+            package, bin_name = select_binary(workspace, entry.package)
+            chosen.append(_selected(config, entry, package, bin_name, "command"))
+        elif package.is_cdylib:
+            chosen.append(_selected(config, entry, package, package.lib_name, "library"))
+        else:
+            select_binary(workspace, entry.package)  # raises: no bin, no cdylib
+    return chosen
 
-    `table` names where the config lives (`config.table_for`), for the fix lines."""
+
+def _selected(
+    config: WasmConfig,
+    entry: WasmModule,
+    package: Package,
+    artifact: str,
+    kind: Literal["command", "library"],
+) -> Selected:
+    own = (entry.raw_budget, entry.gzip_budget, entry.brotli_budget)
+    default = (config.raw_budget, config.gzip_budget, config.brotli_budget)
+    names = ("raw-budget", "gzip-budget", "brotli-budget")
+    where = f"wasm.modules[package={entry.package}]"
+    keys = tuple(
+        f"{where}.{name}" if value is not None else f"wasm.{name}"
+        for value, name in zip(own, names, strict=True)
+    )
+    raw, gzip, brotli = (o if o is not None else d for o, d in zip(own, default, strict=True))
+    return Selected(package, artifact, kind, raw, gzip, brotli, (keys[0], keys[1], keys[2]))
+
+
+def _member(workspace: Workspace, configured: str) -> Package:
+    try:
+        return workspace.package(configured)
+    except WorkspaceError as exc:
+        raise ConfigError(
+            f"`wasm.package = {configured!r}`: {exc.message}",
+            f"set `wasm.package` (or a [[wasm.modules]] `package`) to a workspace member; "
+            f"{exc.hint}",
+        ) from None
+
+
+def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
+    """The package (config `wasm.package`, or the workspace's only bin) and its bin name."""
     if configured:
-        try:
-            package = workspace.package(configured)
-        except WorkspaceError as exc:
-            raise ConfigError(
-                f"`wasm.package = {configured!r}`: {exc.message}",
-                f"set `wasm.package` in {table} to a workspace member; {exc.hint}",
-            ) from None
+        package = _member(workspace, configured)
         if not package.binaries:
             raise ConfigError(
-                f"`wasm.package = {configured!r}` has no bin target, so there is no WASI "
-                "command to build.",
-                "point `wasm.package` at a package with a `src/main.rs` (or a [[bin]]).",
+                f"`wasm.package = {configured!r}` has no bin target and no cdylib library, so "
+                "there is nothing to build for wasm.",
+                "give the package a `src/main.rs` (a WASI command) or "
+                '`[lib] crate-type = ["cdylib"]` (a module a host loads), or point '
+                "`wasm.package` at one that has.",
             )
     else:
         with_bins = [p for p in workspace.members if p.binaries]
@@ -134,8 +204,10 @@ def select_binary(
             names = ", ".join(p.name for p in with_bins) or "none"
             raise ConfigError(
                 f"`wasm.package` is not set and the workspace has {len(with_bins)} packages with "
-                f"binaries ({names}): which one is the wasm module is ambiguous.",
-                f'set it, e.g. `package = "<name>"` in {table}.',
+                f"binaries ({names}) and no cdylib package: which one is the wasm module is "
+                "ambiguous.",
+                'set it, e.g. `[tool.nox-cargo.wasm]` `package = "<name>"` in pyproject.toml, or '
+                "list several as `[[tool.nox-cargo.wasm.modules]]` tables.",
             )
         package = with_bins[0]
     bins = package.binaries
@@ -196,16 +268,22 @@ def profile_env(profile: str, key: str) -> str:
 
 
 def build(
-    project: Project, toolchain: tc.Toolchain, triple: str, package: Package, bin_name: str
+    project: Project,
+    toolchain: tc.Toolchain,
+    triple: str,
+    package: Package,
+    bin_name: str,
+    library: bool = False,
 ) -> Path:
+    """Build one module; `library`: the package's cdylib (`--lib`), `bin_name` its stem."""
     config = project.config.wasm
     workspace = project.workspace
     name = toolchain.triple_name(triple)
     prefix, env = toolchain.cargo_invocation()
     # Keep the name section for the breakdown; nox-cargo strips the shipped copy itself.
     env = {**env, profile_env(config.profile, "STRIP"): "debuginfo"}
-    request = wasm_request(project, triple, package.name, bin_name)
-    argv = [*prefix, "build", *request.cargo_args(name)]
+    request = wasm_request(project, triple, package.name, "" if library else bin_name)
+    argv = [*prefix, "build", *request.cargo_args(name), *(["--lib"] if library else [])]
     try:
         run(argv, cwd=workspace.root, env=env)
     except CommandFailed as exc:
@@ -224,7 +302,8 @@ def build(
     if not built.is_file():
         raise NoxCargoError(
             f"cargo finished but {built} does not exist.",
-            f"check that `{bin_name}` is a bin target of `{package.name}` and builds for {name}.",
+            f"check that `{bin_name}` is a {'cdylib' if library else 'bin'} target of "
+            f"`{package.name}` and builds for {name}.",
         )
     return built
 
@@ -415,6 +494,7 @@ def report_data(result: WasmResult, dist_dir: Path) -> dict[str, Any]:
             ],
         },
         "smoke": asdict(result.smoke) if result.smoke else None,
+        "kind": result.kind,
         "notes": list(result.notes),
     }
 
@@ -445,7 +525,7 @@ def show(result: WasmResult) -> None:
     smoke_line = (
         f"smoke run: output identical to native `{result.smoke.reference}` ({result.smoke.runtime})"
         if result.smoke
-        else "smoke run: not run"
+        else next((n for n in result.notes if n.startswith("no smoke run")), "smoke run: not run")
     )
     console.summary(
         f"### {title}: {verdict}\n\n"
@@ -461,51 +541,60 @@ def show(result: WasmResult) -> None:
 # -- the stage ------------------------------------------------------------------------------
 
 
+COMPONENT_VERSION = b"\x0d\x00\x01\x00"  # the component model's version and layer fields
+
+
+def is_component(data: bytes) -> bool:
+    """A component (wasm32-wasip2's output), not a core module."""
+    return data[:4] == binary.MAGIC and data[4:8] == COMPONENT_VERSION
+
+
 @dataclass(frozen=True)
 class Built:
     """The module after build, wasm-opt and strip: what ships, and the names of its functions."""
 
     shipped: bytes
-    named: binary.Module  # same code section as the shipped module, name section kept
+    named: binary.Module | None  # same code section as the shipped module; None: a component
     raw_unoptimized: int
     optimizer: str
     notes: tuple[str, ...]
 
 
-def require_code(module: binary.Module, where: str, package: str) -> None:
-    """A module with a valid header but no functions is an empty build, not a config problem."""
-    if module.functions:
-        return
-    has = ", ".join(s.name for s in module.sections) or "no sections at all"
-    raise NoxCargoError(
-        f"{where} is a valid WebAssembly header with no code in it (it holds {has}): the wasm "
-        f"build of `{package}` produced an empty module.",
-        f"build it by hand to see why (`cargo build -p {package} --target <triple>`), check that "
-        "its bin has a `main`, and if only the optimized module is empty rerun with "
-        "`-c wasm.optimize=false` and report the wasm-opt version.",
-    )
-
-
 def build_module(
-    project: Project, toolchain: tc.Toolchain, triple: str, package: Package, bin_name: str
+    project: Project,
+    toolchain: tc.Toolchain,
+    triple: str,
+    package: Package,
+    bin_name: str,
+    library: bool = False,
 ) -> Built:
     config = project.config.wasm
-    built = build(project, toolchain, triple, package, bin_name)
+    built = build(project, toolchain, triple, package, bin_name, library)
     named_bytes = built.read_bytes()
-    require_code(binary.parse(named_bytes, str(built)), str(built), package.name)
+    if is_component(named_bytes):
+        get_console().info(f"{built.name} is a component ({len(named_bytes)} B)")
+        note = (
+            "a component: wasm-opt and the function breakdown read core modules, so the "
+            "component is gated as cargo built it"
+        )
+        return Built(named_bytes, None, len(named_bytes), "none (a component)", (note,))
+    binary.parse(named_bytes, str(built))
     unoptimized = binary.strip_custom(named_bytes) if config.strip else named_bytes
     work = project.report_dir / "wasm" / triple
     work.mkdir(parents=True, exist_ok=True)
     optimized, optimizer, notes = optimize(config, named_bytes, built, work)
     shipped = binary.strip_custom(optimized) if config.strip else optimized
     named = binary.parse(optimized, f"{built} after wasm-opt")
-    require_code(named, f"{built} after wasm-opt", package.name)
     get_console().info(f"raw size {len(unoptimized)} B before wasm-opt, {len(shipped)} B after")
     return Built(shipped, named, len(unoptimized), optimizer, tuple(notes))
 
 
-def measure(config: WasmConfig, path: Path, scratch: Path) -> tuple[list[sizes.GateRow], str]:
-    """The gate rows of the file at `path`, and a note when brotli could not be measured."""
+def measure(
+    config: WasmConfig, path: Path, scratch: Path, selected: Selected | None = None
+) -> tuple[list[sizes.GateRow], str]:
+    """The gate rows of the file at `path`, and a note when brotli could not be measured.
+
+    The budgets are `selected`'s (a `[[wasm.modules]]` entry's own, else the section's)."""
     measures = [sizes.raw_size(path), sizes.gzip_size(path, scratch)]
     brotli = sizes.brotli_size(path, scratch)
     note = ""
@@ -513,15 +602,21 @@ def measure(config: WasmConfig, path: Path, scratch: Path) -> tuple[list[sizes.G
         measures.append(brotli)
     else:
         note = "brotli not measured: neither the brotli Python package nor its CLI is here."
+    values: tuple[ByteSize | None, ...]
+    if selected is None:
+        values = (config.raw_budget, config.gzip_budget, config.brotli_budget)
+        keys = ("wasm.raw-budget", "wasm.gzip-budget", "wasm.brotli-budget")
+    else:
+        values = (selected.raw_budget, selected.gzip_budget, selected.brotli_budget)
+        keys = selected.budget_keys
     budgets: dict[str, tuple[int | None, str]] = {
-        "raw": (config.raw_budget, "wasm.raw-budget"),
-        "gzip": (config.gzip_budget, "wasm.gzip-budget"),
-        "brotli": (config.brotli_budget, "wasm.brotli-budget"),
+        name: (value, key)
+        for name, value, key in zip(("raw", "gzip", "brotli"), values, keys, strict=True)
     }
     return sizes.gate(measures, budgets), note
 
 
-def over_budget(result: WasmResult, config_table: str = DEFAULT_TABLE) -> NoxCargoError:
+def over_budget(result: WasmResult) -> NoxCargoError:
     over = [
         f"{row.measure.name} {row.measure.actual} B > {row.budget} B (`{row.key}`)"
         for row in result.gate
@@ -531,67 +626,98 @@ def over_budget(result: WasmResult, config_table: str = DEFAULT_TABLE) -> NoxCar
     return NoxCargoError(
         f"{result.binary}.wasm ({result.triple}) is over its size budget: "
         f"{'; '.join(over)}.\n{table}",
-        "shrink the module (the largest functions are listed above), or raise the budget in "
-        f"{config_table} if the growth is intended.",
+        "shrink the module (the largest functions are listed above), or raise the budget "
+        f"({', '.join(f'`{row.key}`' for row in result.gate if not row.ok)}) in "
+        "[tool.nox-cargo.wasm] if the growth is intended.",
     )
 
 
-def run_wasm(project: Project, triple: str) -> WasmResult:
-    """The whole stage for one triple; raises on a failed gate or smoke run."""
+def run_wasm(project: Project, triple: str) -> list[WasmResult]:
+    """The whole stage for one triple: every module; raises on a failed gate or smoke run."""
     config = project.config.wasm
-    table = table_for(getattr(project, "source", None), "wasm")
     if triple not in config.targets:
         raise UsageError(
             f"{triple} is not one of the configured wasm targets ({', '.join(config.targets)}).",
-            f"add it to `wasm.targets` in {table}.",
+            "add it to `wasm.targets` in [tool.nox-cargo.wasm].",
         )
+    chosen = select_modules(project.workspace, config)
+    toolchain = select_toolchain(project, triple)
+    single = len(chosen) == 1
+    return [run_module(project, triple, toolchain, selected, single) for selected in chosen]
+
+
+def _paths(project: Project, triple: str, stem: str, single: bool) -> tuple[Path, Path, Path]:
+    """(staged module, its manifest, its report): one module keeps the unsuffixed names."""
+    module = project.dist_dir / "wasm" / triple / f"{stem}.wasm"
+    if single:
+        return (
+            module,
+            module.with_name("wasm-manifest.json"),
+            project.report_dir / f"wasm-{triple}.json",
+        )
+    return (
+        module,
+        module.with_name(f"{stem}.wasm-manifest.json"),
+        project.report_dir / f"wasm-{triple}-{stem}.json",
+    )
+
+
+def run_module(
+    project: Project, triple: str, toolchain: tc.Toolchain, selected: Selected, single: bool
+) -> WasmResult:
+    """One module: build, optimize, gate, smoke-run (commands only), stage."""
+    config = project.config.wasm
     console = get_console()
     started = time.monotonic()
-    package, bin_name = select_binary(project.workspace, config.package, table)
-    toolchain = select_toolchain(project, triple)
+    package, stem = selected.package, selected.artifact
+    library = selected.kind == "library"
     console.info(
-        f"building {package.name} ({bin_name}) for {toolchain.triple_name(triple)} "
-        f"with {toolchain.describe()}"
+        f"building {package.name} ({stem}, {'a cdylib library' if library else 'a command'}) "
+        f"for {toolchain.triple_name(triple)} with {toolchain.describe()}"
     )
-    module_path = project.dist_dir / "wasm" / triple / f"{bin_name}.wasm"
-    try:
-        built = build_module(project, toolchain, triple, package, bin_name)
-    except Unavailable:
-        raise
-    except NoxCargoError:
-        # The same rule as a failed gate below: no module from older sources stays in dist/.
-        _unstage(project.dist_dir, module_path)
-        raise
+    built = build_module(project, toolchain, triple, package, stem, library)
+    component = built.named is None
+    kind = "component" if component else selected.kind
 
     # Measure the bytes exactly as they will be staged.
     work = project.report_dir / "wasm" / triple
-    candidate = work / f"{bin_name}.wasm"
+    work.mkdir(parents=True, exist_ok=True)
+    candidate = work / f"{stem}.wasm"
     atomic_write_bytes(candidate, built.shipped)
-    shipped = binary.parse(built.shipped, str(candidate))
-    gate, note = measure(config, candidate, work)
+    gate, note = measure(config, candidate, work, selected)
+    if built.named is None:
+        report = Breakdown(False, "a component: no core-module breakdown", (), ())
+    else:
+        shipped = binary.parse(built.shipped, str(candidate))
+        report = breakdown(built.named, shipped, config.breakdown_top)
+    runnable = kind == "command" and "wasi" in triple
+    notes = list(built.notes) + ([note] if note else [])
+    if not runnable:
+        notes.append(_no_smoke_reason(kind, triple))
+    module_path, manifest_path, report_path = _paths(project, triple, stem, single)
     result = WasmResult(
         triple=triple,
         target_name=toolchain.triple_name(triple),
         package=package.name,
-        binary=bin_name,
+        binary=stem,
         profile=config.profile,
         toolchain=toolchain.version_line,
         toolchain_path=str(toolchain.rustc),
         optimizer=built.optimizer,
         raw_unoptimized=built.raw_unoptimized,
         gate=tuple(gate),
-        breakdown=breakdown(built.named, shipped, config.breakdown_top),
+        breakdown=report,
         module=module_path,
         sha256=manifest.sha256_file(candidate),
-        notes=(*built.notes, note) if note else built.notes,
+        notes=tuple(notes),
+        kind=kind,
     )
-    report_path = project.report_dir / f"wasm-{triple}.json"
     try:
         if not result.passed:
-            raise over_budget(result, table)
-        smoke_result = smoke(project, candidate, bin_name)
+            raise over_budget(result)
+        smoke_result = smoke(project, candidate, stem) if runnable else None
     except NoxCargoError:
-        _unstage(project.dist_dir, result.module)
+        _unstage(project.dist_dir, result.module, manifest_path)
         _write_report(report_path, result, project.dist_dir, staged=False)
         show(result)
         raise
@@ -601,7 +727,7 @@ def run_wasm(project: Project, triple: str) -> WasmResult:
         data = report_data(result, project.dist_dir)
         del data["breakdown"]  # the report has it; the manifest records the artifact
         manifest.write(
-            result.module.with_name("wasm-manifest.json"),
+            manifest_path,
             MANIFEST_KIND,
             {
                 **data,
@@ -611,19 +737,37 @@ def run_wasm(project: Project, triple: str) -> WasmResult:
         )
     _write_report(report_path, result, project.dist_dir, staged=True)
     show(result)
+    checked = (
+        f"output identical to native `{smoke_result.reference}`"
+        if smoke_result
+        else "no smoke run (no WASI command)"
+    )
     console.success(
-        f"{bin_name}.wasm: {result.gate[0].measure.actual} B raw, "
-        f"{result.gate[1].measure.actual} B gzip, within budget; output identical to native "
-        f"`{smoke_result.reference}` → {result.module}"
+        f"{stem}.wasm ({kind}): {result.gate[0].measure.actual} B raw, "
+        f"{result.gate[1].measure.actual} B gzip, within budget; {checked} → {result.module}"
     )
     return result
 
 
-def _unstage(dist_dir: Path, module: Path) -> None:
+def _no_smoke_reason(kind: str, triple: str) -> str:
+    if kind == "library":
+        return (
+            "no smoke run: a cdylib is a library a host loads (a browser, a plugin runtime), "
+            "not a command with a `_start` to run; its size gate and breakdown are the checks"
+        )
+    if kind == "component":
+        return (
+            "no smoke run: running a component needs the wasmtime CLI's component support "
+            "(`wasmtime run <module>.wasm`); the component is built, checked to be one and gated"
+        )
+    return f"no smoke run: {triple} has no WASI, so the module is not a command to run"
+
+
+def _unstage(dist_dir: Path, module: Path, manifest_path: Path) -> None:
     """A failed run removes the previous run's module and manifest: dist/ never holds a module
     that does not match the current sources and budgets."""
     with locked(dist_dir):
-        for stale in (module.with_name("wasm-manifest.json"), module):
+        for stale in (manifest_path, module):
             if stale.exists():
                 stale.unlink()
                 get_console().info(f"removed the previous run's {stale}")

@@ -356,7 +356,7 @@ class WasmModule:
 class WasmConfig:
     targets: tuple[str, ...] = field(
         default=("wasm32-wasip1",),
-        metadata=_doc("wasm target triples of `wasm(target=...)`"),
+        metadata=_doc("wasm target triples of `wasm(target=...)`; empty = no wasm stage"),
     )
     package: str = field(
         default="",
@@ -421,8 +421,6 @@ class WasmConfig:
     )
 
     def __post_init__(self) -> None:
-        if not self.targets:
-            raise Invalid("targets", "give at least one wasm target triple")
         for triple in self.targets:
             if not WASM_TRIPLE.match(triple):
                 raise Invalid(

@@ -94,3 +94,32 @@ def test_nextest_profile_carries_the_test_timeout() -> None:
     assert 'slow-timeout = { period = "60s" }' in never
     assert cargo_test.test_timeout(TestConfig(slow_timeout=30, terminate_after=4)) == 120
     assert cargo_test.test_timeout(TestConfig(terminate_after=0)) is None
+
+
+def test_fmt_summary_counts_hunks_and_files() -> None:
+    lines = [
+        "Diff in /w/src/main.rs:12:",
+        " fn main() {",
+        "Diff in /w/src/main.rs:40:",
+        "Diff in /w/src/lib.rs at line 3:",
+        "Diff in /w/src/lib.rs:3:",
+    ]
+    assert lint.fmt_summary(lines) == "4 unformatted hunks in 2 files"
+    assert lint.fmt_summary(["Diff in /w/a.rs:1:"]) == "1 unformatted hunk in 1 file"
+    assert lint.fmt_summary([]) == ""
+
+
+def test_nightly_features_get_the_config_that_leaves_benches_out(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nox_cargo.errors import CommandFailed
+    from nox_cargo.process import Watch
+
+    def failing(argv: list[str], watch: Watch, **kwargs: object) -> None:
+        watch.on_line("error[E0554]: `#![feature]` may not be used on the stable release channel")
+        raise CommandFailed(argv, 101, "error: could not compile `demo`", None)
+
+    monkeypatch.setattr(lint, "run", failing)
+    with pytest.raises(CommandFailed) as info:
+        lint.run_step(project, "check")
+    assert 'check-args = ["--lib", "--bins", "--tests", "--examples"]' in (info.value.hint or "")

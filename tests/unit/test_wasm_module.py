@@ -353,3 +353,49 @@ def test_wasm_picks_the_toolchain_build_would_pick(
     by_wasm = wasm_module.select_toolchain(project, "wasm32-wasip1", machine)
     assert by_wasm is by_build
     assert by_wasm is expected
+
+
+def lib_package(name: str, kinds: tuple[str, ...] = ("cdylib",)) -> Package:
+    return dataclasses.replace(package(name, ()), lib_kinds=kinds, lib_name=name.replace("-", "_"))
+
+
+def test_cdylib_packages_are_found_and_built_as_libraries() -> None:
+    workspace = dataclasses.replace(
+        WORKSPACE, members=(*WORKSPACE.members, lib_package("weft-web"), lib_package("weft-ui"))
+    )
+    chosen = wasm_module.select_modules(workspace, cfg.WasmConfig())
+    assert [(s.package.name, s.artifact, s.kind) for s in chosen] == [
+        ("weft-web", "weft_web", "library"),
+        ("weft-ui", "weft_ui", "library"),
+    ]
+    assert chosen[0].budget_keys[0] == "wasm.raw-budget"
+
+
+def test_each_listed_module_has_its_own_budgets() -> None:
+    workspace = dataclasses.replace(WORKSPACE, members=(*WORKSPACE.members, lib_package("web")))
+    config = cfg.WasmConfig(
+        modules=(
+            cfg.WasmModule("weft-wasm"),
+            cfg.WasmModule("web", raw_budget=cfg.ByteSize(60_000)),
+        )
+    )
+    command, library = wasm_module.select_modules(workspace, config)
+    assert (command.kind, command.artifact, command.raw_budget) == ("command", "weft-wasm", 307200)
+    assert (library.kind, library.raw_budget, library.gzip_budget) == ("library", 60_000, 122880)
+    assert library.budget_keys[:2] == ("wasm.modules[package=web].raw-budget", "wasm.gzip-budget")
+    with pytest.raises(ConfigError, match="no cdylib library"):
+        wasm_module.select_modules(
+            workspace, cfg.WasmConfig(modules=(cfg.WasmModule("weft-core"),))
+        )
+
+
+def test_package_and_modules_exclude_each_other() -> None:
+    from nox_cargo.config.model import Invalid
+
+    with pytest.raises(Invalid, match="not both"):
+        cfg.WasmConfig(package="weft-wasm", modules=(cfg.WasmModule("weft"),))
+
+
+def test_a_component_is_told_from_a_core_module() -> None:
+    assert wasm_module.is_component(b"\0asm\x0d\x00\x01\x00")
+    assert not wasm_module.is_component(module([body(3)]))

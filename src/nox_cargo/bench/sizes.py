@@ -1,8 +1,8 @@
 """Sizes from the manifests earlier stages wrote: exact numbers, read, never re-measured.
 
 - the benchmarked binary: its BuildManifest artifact (`size`);
-- WASM modules: every `dist/wasm/<triple>/wasm-manifest.json` (kind "wasm"): its `sizes` table
-  (raw, gzip, brotli... bytes);
+- WASM modules: every `dist/wasm/<triple>/[<module>.]wasm-manifest.json` (kind "wasm"): its
+  `sizes` table (raw, gzip, brotli... bytes);
 - Docker images: every `dist/docker/<os-arch>/image-manifest.json` (kind "docker"): its `size`.
 A manifest that is absent is not reported; one that is corrupt is an error naming it (its stage
 must be re-run).
@@ -48,7 +48,8 @@ def image_sizes(path: Path) -> list[SizeEntry]:
 
 def collect(dist_dir: Path, binary: SizeEntry | None) -> list[SizeEntry]:
     entries = [binary] if binary else []
-    for path in sorted(dist_dir.glob("wasm/*/wasm-manifest.json")):
+    # One module of a triple: wasm-manifest.json; several: <module>.wasm-manifest.json each.
+    for path in sorted(dist_dir.glob("wasm/*/*wasm-manifest.json")):
         entries.extend(wasm_sizes(path))
     for path in sorted(dist_dir.glob("docker/*/image-manifest.json")):
         entries.extend(image_sizes(path))

@@ -494,7 +494,7 @@ def report_data(result: WasmResult, dist_dir: Path) -> dict[str, Any]:
             ],
         },
         "smoke": asdict(result.smoke) if result.smoke else None,
-        "kind": result.kind,
+        "module_kind": result.kind,
         "notes": list(result.notes),
     }
 
@@ -693,6 +693,7 @@ def run_module(
     runnable = kind == "command" and "wasi" in triple
     notes = list(built.notes) + ([note] if note else [])
     if not runnable:
+        notes = [n.replace(", and the smoke run checks the result", "") for n in notes]
         notes.append(_no_smoke_reason(kind, triple))
     module_path, manifest_path, report_path = _paths(project, triple, stem, single)
     result = WasmResult(

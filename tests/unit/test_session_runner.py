@@ -145,3 +145,19 @@ def test_a_stage_that_passes_through_hands_unknown_flags_to_its_tool() -> None:
     assert args.passthrough == ["--nocapture"]
     args, _ = parse_posargs(test, ["--config=test.runner=cargo", "top", "--exact"])
     assert args.passthrough == ["top", "--exact"]
+
+
+def test_other_stages_options_are_not_handed_to_the_test_runner() -> None:
+    # Plain `nox -- --base main` gives `--base main` to the test sessions too.
+    from nox_cargo.config import Config
+    from nox_cargo.pipeline import STAGES
+    from nox_cargo.sessions.runner import parser_for
+    from nox_cargo.stage import find
+
+    stage = find(STAGES, "test")
+    assert stage is not None
+    others = [o for s in STAGES if s is not stage for o in s.options]
+    test = parser_for(stage, Config(), "stable")
+    args, set_aside = parse_posargs(test, ["--base", "main", "-E", "test(top)"], others)
+    assert args.passthrough == ["-E", "test(top)"]
+    assert set_aside == ["--base", "main"]

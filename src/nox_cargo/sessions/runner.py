@@ -88,28 +88,38 @@ def parser_for(stage: Stage, config: Config, value: str) -> ArgumentParser:
 
 
 def split_passthrough(
-    argparser: ArgumentParser, posargs: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """(own options, the tool's arguments): the tool's start at the first token this parser does
-    not know, or after a `--`.
+    argparser: ArgumentParser, posargs: Sequence[str], others: Sequence[Option] = ()
+) -> tuple[list[str], list[str], list[str]]:
+    """(own options, other stages' options, the tool's arguments): the tool's start at the first
+    token that is neither this stage's option nor another stage's (`nox -- --base main` hands
+    `--base` to every stage), or after a `--`.
 
     argparse alone cannot do it: `-E 'test(top)'` looks like an unknown option to it, not like the
     start of nextest's arguments.
     """
-    actions = argparser._option_string_actions
+    own = {flag: action.nargs != 0 for flag, action in argparser._option_string_actions.items()}
+    foreign = {
+        flag: option.metavar is not None
+        for option in others
+        for flag in option.flags
+        if flag not in own
+    }
     tokens = list(posargs)
+    mine: list[str] = []
+    theirs: list[str] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
         if token == "--":
-            return tokens[:index], tokens[index + 1 :]
+            return mine, theirs, tokens[index + 1 :]
         flag = token.split("=", 1)[0]
-        action = actions.get(flag)
-        if action is None or not token.startswith("-"):
-            return tokens[:index], tokens[index:]
-        takes = 0 if action.nargs == 0 or "=" in token else 1
-        index += 1 + takes
-    return tokens, []
+        known = own if flag in own else foreign
+        if not token.startswith("-") or flag not in known:
+            return mine, theirs, tokens[index:]
+        width = 2 if known[flag] and "=" not in token else 1
+        (mine if known is own else theirs).extend(tokens[index : index + width])
+        index += width
+    return mine, theirs, []
 
 
 def parse_posargs(
@@ -121,12 +131,12 @@ def parse_posargs(
     included: `nox -s bench -- --base main` hands `--base main` to `build(...)` too. An option that
     some other stage declares is set aside (and returned); one that no stage knows is an error.
     """
-    passthrough: list[str] = []
     if argparser.passes_through:
-        posargs, passthrough = split_passthrough(argparser, posargs)
-    args, rest = argparser.parse_known_args(list(posargs))
-    if argparser.passes_through:
+        mine, theirs, passthrough = split_passthrough(argparser, posargs, others)
+        args = argparser.parse_args(mine)
         args.passthrough = passthrough
+        return args, theirs
+    args, rest = argparser.parse_known_args(list(posargs))
     if not rest:
         return args, []
     foreign = ArgumentParser(add_help=False, allow_abbrev=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, require
 from tests.integration.conftest import nox_env, run_nox
 
 pytestmark = pytest.mark.integration
@@ -125,3 +125,24 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert "would create noxfile.py" in plan.stdout
     assert "nox_cargo.register()" in plan.stdout
     assert sorted(p.name for p in root.iterdir() if p.name != "target") == before
+
+
+def test_a_wasip2_build_is_a_component_checked_and_gated(tmp_path: Path) -> None:
+    require(shutil.which("rustup") is not None, "rustup adds the wasm32-wasip2 std")
+    root = tmp_path / "tally"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("target", "dist"))
+    git_repo(root)
+    assert nox_cargo(root, "init").returncode == 0
+    config = root / "pyproject.toml"
+    text = config.read_text()
+    config.write_text(
+        text.replace('targets = ["wasm32-unknown-unknown"]', 'targets = ["wasm32-wasip2"]')
+    )
+    done = run_nox(root, "-s", "wasm(target=wasm32-wasip2)")
+    assert done.returncode == 0, done.stdout
+    shipped = root / "dist" / "wasm" / "wasm32-wasip2" / "tally_web.wasm"
+    assert shipped.read_bytes()[:8] == b"\0asm\x0d\x00\x01\x00"  # a component, not a module
+    data = json.loads((root / "target" / "nox-cargo" / "wasm-wasm32-wasip2.json").read_text())
+    assert (data["module_kind"], data["passed"]) == ("component", True)
+    assert data["sizes"]["raw"] == shipped.stat().st_size
+    assert "tally_web.wasm (component):" in done.stdout

@@ -509,16 +509,17 @@ def show(result: WasmResult) -> None:
         (label, str(size), f"{100 * size / total:.1f}%")
         for label, size in result.breakdown.sections
     ]
-    console.table("sections", ["section", "bytes", "share"], section_rows)
     function_rows = [
         (str(index), name, str(size), f"{100 * size / total:.1f}%")
         for index, name, size in result.breakdown.functions
     ]
-    console.table(
-        f"largest functions ({result.breakdown.note})",
-        ["index", "function", "bytes", "share"],
-        function_rows,
-    )
+    if section_rows:  # a component has no core-module breakdown
+        console.table("sections", ["section", "bytes", "share"], section_rows)
+        console.table(
+            f"largest functions ({result.breakdown.note})",
+            ["index", "function", "bytes", "share"],
+            function_rows,
+        )
     for note in result.notes:
         console.info(note)
     verdict = "✅ within budget" if result.passed else "❌ over budget"

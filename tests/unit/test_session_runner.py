@@ -143,8 +143,8 @@ def test_a_stage_that_passes_through_hands_unknown_flags_to_its_tool() -> None:
     args, _ = parse_posargs(test, ["--strict", "-c", "test.runner=cargo", "--", "--nocapture"])
     assert args.strict and args.config == ["test.runner=cargo"]
     assert args.passthrough == ["--nocapture"]
-    args, _ = parse_posargs(test, ["--config=test.runner=cargo", "top", "--exact"])
-    assert args.passthrough == ["top", "--exact"]
+    args, _ = parse_posargs(test, ["--config=test.runner=cargo", "top", "--", "--exact"])
+    assert args.passthrough == ["top", "--", "--exact"]  # README: cargo test top -- --exact
 
 
 def test_other_stages_options_are_not_handed_to_the_test_runner() -> None:

@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -376,11 +376,10 @@ def test_a_build_that_is_not_wasm_removes_the_previous_module_like_a_failed_gate
     root = minimal_project(tmp_path / "p")
     fake_ws = SimpleNamespace(metadata={}, manifest=root / "Cargo.toml", report_dir=tmp_path)
     monkeypatch.setattr(project_module, "_workspace_at", lambda path: fake_ws)
-    monkeypatch.setattr(
-        wasm_stage,
-        "select_binary",
-        lambda ws, configured, table: (SimpleNamespace(name="weft-wasm"), "weft-wasm"),
+    selected = wasm_stage.Selected(
+        cast(Any, SimpleNamespace(name="weft-wasm")), "weft-wasm", "command", None, None, None
     )
+    monkeypatch.setattr(wasm_stage, "select_modules", lambda ws, config, table: [selected])
     toolchain = SimpleNamespace(triple_name=lambda triple: triple, describe=lambda: "rustc")
     monkeypatch.setattr(wasm_stage, "select_toolchain", lambda project, triple: toolchain)
 

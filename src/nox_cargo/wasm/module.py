@@ -37,7 +37,7 @@ from nox_cargo import doctor, git, manifest
 from nox_cargo.build import builder
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.strategies import Machine, Request, first_plan
-from nox_cargo.config import ByteSize, Target, WasmConfig, WasmModule
+from nox_cargo.config import ByteSize, Target, WasmConfig, WasmModule, table_for
 from nox_cargo.console import get_console, markdown_table
 from nox_cargo.errors import (
     CommandFailed,
@@ -113,6 +113,9 @@ class WasmResult:
 # -- choosing what to build and with what ------------------------------------------------------
 
 
+DEFAULT_TABLE = "`[tool.nox-cargo.wasm]` in pyproject.toml"
+
+
 @dataclass(frozen=True)
 class Selected:
     """One wasm module of the stage: its package, file stem, kind and budgets."""
@@ -131,9 +134,11 @@ class Selected:
     )
 
 
-def select_modules(workspace: Workspace, config: WasmConfig) -> list[Selected]:
+def select_modules(
+    workspace: Workspace, config: WasmConfig, table: str = DEFAULT_TABLE
+) -> list[Selected]:
     """`[[wasm.modules]]`, else `wasm.package`, else the workspace's cdylib packages, else its
-    only bin package."""
+    only bin package. `table` names where the config lives (`config.table_for`)."""
     wanted = list(config.modules)
     if not wanted and config.package:
         wanted = [WasmModule(config.package)]
@@ -141,18 +146,18 @@ def select_modules(workspace: Workspace, config: WasmConfig) -> list[Selected]:
         libraries = [p for p in workspace.members if p.is_cdylib and not p.binaries]
         wanted = [WasmModule(p.name) for p in libraries]
     if not wanted:
-        package, bin_name = select_binary(workspace, "")
+        package, bin_name = select_binary(workspace, "", table)
         return [_selected(config, WasmModule(package.name), package, bin_name, "command")]
     chosen = []
     for entry in wanted:
-        package = _member(workspace, entry.package)
+        package = _member(workspace, entry.package, table)
         if package.binaries:
-            package, bin_name = select_binary(workspace, entry.package)
+            package, bin_name = select_binary(workspace, entry.package, table)
             chosen.append(_selected(config, entry, package, bin_name, "command"))
         elif package.is_cdylib:
             chosen.append(_selected(config, entry, package, package.lib_name, "library"))
         else:
-            select_binary(workspace, entry.package)  # raises: no bin, no cdylib
+            select_binary(workspace, entry.package, table)  # raises: no bin, no cdylib
     return chosen
 
 
@@ -175,21 +180,25 @@ def _selected(
     return Selected(package, artifact, kind, raw, gzip, brotli, (keys[0], keys[1], keys[2]))
 
 
-def _member(workspace: Workspace, configured: str) -> Package:
+def _member(workspace: Workspace, configured: str, table: str = DEFAULT_TABLE) -> Package:
     try:
         return workspace.package(configured)
     except WorkspaceError as exc:
         raise ConfigError(
             f"`wasm.package = {configured!r}`: {exc.message}",
-            f"set `wasm.package` (or a [[wasm.modules]] `package`) to a workspace member; "
-            f"{exc.hint}",
+            f"set `wasm.package` (or a [[wasm.modules]] `package`) in {table} to a workspace "
+            f"member; {exc.hint}",
         ) from None
 
 
-def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
-    """The package (config `wasm.package`, or the workspace's only bin) and its bin name."""
+def select_binary(
+    workspace: Workspace, configured: str, table: str = DEFAULT_TABLE
+) -> tuple[Package, str]:
+    """The package (config `wasm.package`, or the workspace's only bin) and its bin name.
+
+    `table` names where the config lives (`config.table_for`), for the fix lines."""
     if configured:
-        package = _member(workspace, configured)
+        package = _member(workspace, configured, table)
         if not package.binaries:
             raise ConfigError(
                 f"`wasm.package = {configured!r}` has no bin target and no cdylib library, so "
@@ -206,8 +215,8 @@ def select_binary(workspace: Workspace, configured: str) -> tuple[Package, str]:
                 f"`wasm.package` is not set and the workspace has {len(with_bins)} packages with "
                 f"binaries ({names}) and no cdylib package: which one is the wasm module is "
                 "ambiguous.",
-                'set it, e.g. `[tool.nox-cargo.wasm]` `package = "<name>"` in pyproject.toml, or '
-                "list several as `[[tool.nox-cargo.wasm.modules]]` tables.",
+                f'set it, e.g. `package = "<name>"` in {table}, or list several as '
+                "`[[wasm.modules]]` tables (each with `package = ...`).",
             )
         package = with_bins[0]
     bins = package.binaries
@@ -542,6 +551,20 @@ def show(result: WasmResult) -> None:
 # -- the stage ------------------------------------------------------------------------------
 
 
+def require_code(module: binary.Module, where: str, package: str) -> None:
+    """A module with a valid header but no functions is an empty build, not a config problem."""
+    if module.functions:
+        return
+    has = ", ".join(s.name for s in module.sections) or "no sections at all"
+    raise NoxCargoError(
+        f"{where} is a valid WebAssembly header with no code in it (it holds {has}): the wasm "
+        f"build of `{package}` produced an empty module.",
+        f"build it by hand to see why (`cargo build -p {package} --target <triple>`), check that "
+        "its bin has a `main` (or its cdylib exports a function), and if only the optimized "
+        "module is empty rerun with `-c wasm.optimize=false` and report the wasm-opt version.",
+    )
+
+
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"  # the component model's version and layer fields
 
 
@@ -579,13 +602,14 @@ def build_module(
             "component is gated as cargo built it"
         )
         return Built(named_bytes, None, len(named_bytes), "none (a component)", (note,))
-    binary.parse(named_bytes, str(built))
+    require_code(binary.parse(named_bytes, str(built)), str(built), package.name)
     unoptimized = binary.strip_custom(named_bytes) if config.strip else named_bytes
     work = project.report_dir / "wasm" / triple
     work.mkdir(parents=True, exist_ok=True)
     optimized, optimizer, notes = optimize(config, named_bytes, built, work)
     shipped = binary.strip_custom(optimized) if config.strip else optimized
     named = binary.parse(optimized, f"{built} after wasm-opt")
+    require_code(named, f"{built} after wasm-opt", package.name)
     get_console().info(f"raw size {len(unoptimized)} B before wasm-opt, {len(shipped)} B after")
     return Built(shipped, named, len(unoptimized), optimizer, tuple(notes))
 
@@ -617,7 +641,7 @@ def measure(
     return sizes.gate(measures, budgets), note
 
 
-def over_budget(result: WasmResult) -> NoxCargoError:
+def over_budget(result: WasmResult, config_table: str = DEFAULT_TABLE) -> NoxCargoError:
     over = [
         f"{row.measure.name} {row.measure.actual} B > {row.budget} B (`{row.key}`)"
         for row in result.gate
@@ -629,22 +653,23 @@ def over_budget(result: WasmResult) -> NoxCargoError:
         f"{'; '.join(over)}.\n{table}",
         "shrink the module (the largest functions are listed above), or raise the budget "
         f"({', '.join(f'`{row.key}`' for row in result.gate if not row.ok)}) in "
-        "[tool.nox-cargo.wasm] if the growth is intended.",
+        f"{config_table} if the growth is intended.",
     )
 
 
 def run_wasm(project: Project, triple: str) -> list[WasmResult]:
     """The whole stage for one triple: every module; raises on a failed gate or smoke run."""
     config = project.config.wasm
+    table = table_for(getattr(project, "source", None), "wasm")
     if triple not in config.targets:
         raise UsageError(
             f"{triple} is not one of the configured wasm targets ({', '.join(config.targets)}).",
-            "add it to `wasm.targets` in [tool.nox-cargo.wasm].",
+            f"add it to `wasm.targets` in {table}.",
         )
-    chosen = select_modules(project.workspace, config)
+    chosen = select_modules(project.workspace, config, table)
     toolchain = select_toolchain(project, triple)
     single = len(chosen) == 1
-    return [run_module(project, triple, toolchain, selected, single) for selected in chosen]
+    return [run_module(project, triple, toolchain, selected, single, table) for selected in chosen]
 
 
 def _paths(project: Project, triple: str, stem: str, single: bool) -> tuple[Path, Path, Path]:
@@ -664,7 +689,12 @@ def _paths(project: Project, triple: str, stem: str, single: bool) -> tuple[Path
 
 
 def run_module(
-    project: Project, triple: str, toolchain: tc.Toolchain, selected: Selected, single: bool
+    project: Project,
+    triple: str,
+    toolchain: tc.Toolchain,
+    selected: Selected,
+    single: bool,
+    table: str = DEFAULT_TABLE,
 ) -> WasmResult:
     """One module: build, optimize, gate, smoke-run (commands only), stage."""
     config = project.config.wasm
@@ -676,7 +706,15 @@ def run_module(
         f"building {package.name} ({stem}, {'a cdylib library' if library else 'a command'}) "
         f"for {toolchain.triple_name(triple)} with {toolchain.describe()}"
     )
-    built = build_module(project, toolchain, triple, package, stem, library)
+    module_path, manifest_path, report_path = _paths(project, triple, stem, single)
+    try:
+        built = build_module(project, toolchain, triple, package, stem, library)
+    except Unavailable:
+        raise
+    except NoxCargoError:
+        # The same rule as a failed gate below: no module from older sources stays in dist/.
+        _unstage(project.dist_dir, module_path, manifest_path)
+        raise
     component = built.named is None
     kind = "component" if component else selected.kind
 
@@ -696,7 +734,6 @@ def run_module(
     if not runnable:
         notes = [n.replace(", and the smoke run checks the result", "") for n in notes]
         notes.append(_no_smoke_reason(kind, triple))
-    module_path, manifest_path, report_path = _paths(project, triple, stem, single)
     result = WasmResult(
         triple=triple,
         target_name=toolchain.triple_name(triple),
@@ -716,7 +753,7 @@ def run_module(
     )
     try:
         if not result.passed:
-            raise over_budget(result)
+            raise over_budget(result, table)
         smoke_result = smoke(project, candidate, stem) if runnable else None
     except NoxCargoError:
         _unstage(project.dist_dir, result.module, manifest_path)
@@ -724,19 +761,7 @@ def run_module(
         show(result)
         raise
     result = dataclasses.replace(result, smoke=smoke_result)
-    with locked(project.dist_dir):
-        atomic_write_bytes(result.module, built.shipped)
-        data = report_data(result, project.dist_dir)
-        del data["breakdown"]  # the report has it; the manifest records the artifact
-        manifest.write(
-            manifest_path,
-            MANIFEST_KIND,
-            {
-                **data,
-                "git_commit": _git_commit(project.workspace.root),
-                "duration_seconds": round(time.monotonic() - started, 3),
-            },
-        )
+    _stage(project, result, built.shipped, manifest_path, time.monotonic() - started)
     _write_report(report_path, result, project.dist_dir, staged=True)
     show(result)
     checked = (
@@ -749,6 +774,25 @@ def run_module(
         f"{result.gate[1].measure.actual} B gzip, within budget; {checked} → {result.module}"
     )
     return result
+
+
+def _stage(
+    project: Project, result: WasmResult, shipped: bytes, manifest_path: Path, seconds: float
+) -> None:
+    """Write the module and its manifest into dist/ (only after the gate and smoke run)."""
+    with locked(project.dist_dir):
+        atomic_write_bytes(result.module, shipped)
+        data = report_data(result, project.dist_dir)
+        del data["breakdown"]  # the report has it; the manifest records the artifact
+        manifest.write(
+            manifest_path,
+            MANIFEST_KIND,
+            {
+                **data,
+                "git_commit": _git_commit(project.workspace.root),
+                "duration_seconds": round(seconds, 3),
+            },
+        )
 
 
 def _no_smoke_reason(kind: str, triple: str) -> str:

@@ -16,7 +16,7 @@ maps the known `uses:` steps to local equivalents:
 - actions/cache, Swatinem/rust-cache: nothing (a cold cache, as on a first run).
 
 Publishing cannot happen: the rehearsal is a push to main (or `--event pull_request`), and the
-publishing steps of release.yml run on a `v*` tag only. `NOX_CARGO_REHEARSAL=1` tells a step that
+publishing steps of release.yml run on a `v*` tag only. `CI_REHEARSAL=1` tells a step that
 it runs here (the generated apt step then installs nothing on this machine).
 """
 
@@ -297,7 +297,7 @@ def runner_env(
     return {
         "CI": "true",
         "GITHUB_ACTIONS": "true",
-        "NOX_CARGO_REHEARSAL": "1",
+        "CI_REHEARSAL": "1",
         "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_EVENT_NAME": str(github["event_name"]),
         "GITHUB_REF": str(github["ref"]),
@@ -498,7 +498,8 @@ def run_job(run_: _Run, job: PlannedJob, number: int) -> JobResult:
                 get_console().error(f"{job.name}: step `{step.name}` failed: {message}")
                 state.failed = True
                 result.status = RED
-                result.failed_step = result.failed_step or step.name
+                name = ex.substitute(step.name, _context(run_, job, job.env, {}, state.needs))
+                result.failed_step = result.failed_step or name
     result.seconds = time.monotonic() - started
     result.summary = "\n".join(state.summaries)
     return result

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
 from nox_cargo.config import DEFAULT_TARGETS, Target
-from nox_cargo.github import drift, markers, matrix
+from nox_cargo.github import drift, invocations, markers, matrix
 from tests.conftest import REPO
+
+WORKFLOWS = REPO / ".github" / "workflows"
 
 SESSIONS = (
     "lint(step=fmt)",
@@ -266,3 +269,69 @@ def test_a_missing_block_or_file_is_an_error_with_the_fix(workflows: Path) -> No
     (workflows / "release.yml").unlink()
     with pytest.raises(drift.WorkflowMissing, match=r"release\.yml is missing"):
         drift.plan(workflows, repo_facts())
+
+
+# Adoption: nox-cargo writes the workflows into a repository that has none, never over one it
+# did not write, and what it writes references nothing the adopter lacks.
+
+
+def test_write_creates_absent_workflows_from_the_templates(tmp_path: Path) -> None:
+    directory = tmp_path / ".github" / "workflows"
+    with pytest.raises(drift.WorkflowMissing, match=r"ci\.yml is missing") as info:
+        drift.plan(directory, repo_facts())
+    assert "--write` creates it" in (info.value.hint or "")
+    states = drift.plan(directory, repo_facts(), create=True)
+    assert sorted(s.path.name for s in states) == ["bench-comment.yml", "ci.yml", "release.yml"]
+    assert all(s.current == "" and s.drifted for s in states)
+    drift.write(states)
+    assert drift.diff(drift.plan(directory, repo_facts()), tmp_path) == ""
+    for path in drift.workflow_files(directory):
+        text = path.read_text()
+        assert ".ci/" not in text and "install-system" not in text
+        assert "py-tests" not in text and "nox-poetry" not in text
+    sessions = {
+        inv.session
+        for path in drift.workflow_files(directory)
+        for inv in invocations.collect(path, yaml.safe_load(path.read_text()))
+    }
+    assert "lint(step=fmt)" in sessions and "workflows" in sessions
+    assert not [name for name in sessions if name.startswith("py-")]
+
+
+def test_a_workflow_nox_cargo_did_not_write_is_never_overwritten(tmp_path: Path) -> None:
+    directory = tmp_path / ".github" / "workflows"
+    directory.mkdir(parents=True)
+    mine = "name: Release\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps: []\n"
+    (directory / "release.yml").write_text(mine)
+    with pytest.raises(drift.NotGenerated, match="nox-cargo did not write it") as info:
+        drift.plan(directory, repo_facts(), create=True)
+    assert "release-old.yml" in (info.value.hint or "")
+    assert (directory / "release.yml").read_text() == mine
+    assert not (directory / "ci.yml").exists()
+
+
+def _jobs(text: str) -> dict[str, object]:
+    jobs: dict[str, object] = yaml.safe_load(text)["jobs"]
+    return jobs
+
+
+def test_this_repositorys_workflows_are_the_templates_plus_its_own_python_job() -> None:
+    f = repo_facts()
+    for name in ("release.yml", "bench-comment.yml"):
+        render = partial(matrix.render, f)
+        rendered = markers.rewrite(drift.template(name), Path(name), render, matrix.BLOCKS)
+        assert rendered == (WORKFLOWS / name).read_text(), name
+    ours = _jobs((WORKFLOWS / "ci.yml").read_text())
+    template = _jobs(drift.template("ci.yml"))
+    python = ours.pop("python")
+    assert isinstance(python, dict) and "py-tests" in str(python)
+    summary, template_summary = ours.pop("ci-ok"), template.pop("ci-ok")
+    assert isinstance(summary, dict) and isinstance(template_summary, dict)
+    assert summary["needs"] == ["workflows", "python", *template_summary["needs"][1:]]
+    for job in ours.values():
+        assert isinstance(job, dict)
+        job["strategy"] = {**job.get("strategy", {}), "matrix": None} if "strategy" in job else None
+    for job in template.values():
+        assert isinstance(job, dict)
+        job["strategy"] = {**job.get("strategy", {}), "matrix": None} if "strategy" in job else None
+    assert ours == template

@@ -208,6 +208,7 @@ def plan_workflow(
         for combo in invocations.matrix_combinations(job):
             env = dict(base_env)
             env.update({str(k): invocations._text(v) for k, v in (job.get("env") or {}).items()})
+            env = {k: invocations.expand_templates(v, combo) for k, v in env.items()}
             env = {k: _expand(v, combo, env) for k, v in env.items()}
             runs_on = job.get("runs-on")
             runner = _expand(runs_on if isinstance(runs_on, str) else "", combo, env)
@@ -417,7 +418,9 @@ def _upload(with_: Mapping[str, str], workspace: Path, store: Path) -> str:
     for path in files:
         target = dest / path.relative_to(base)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        # An artifact keeps no file modes: a downloaded binary is not executable.
+        shutil.copyfile(path, target)
+        target.chmod(0o644)
     return f"artifact `{name}`: {len(files)} file(s)"
 
 
@@ -725,6 +728,38 @@ def _with_env(job: PlannedJob, key: str, value: str) -> PlannedJob:
         job.steps,
         job.elsewhere,
     )
+
+
+def sessions_of(job: PlannedJob) -> list[str]:
+    """The nox sessions a job entry's `run:` steps name, with its env and matrix filled in."""
+    found: list[str] = []
+    for step in job.steps:
+        script = step.raw.get("run")
+        if not isinstance(script, str):
+            continue
+        env = dict(job.env)
+        env.update(
+            {
+                str(k): invocations.expand_templates(invocations._text(v), job.combo)
+                for k, v in (step.raw.get("env") or {}).items()
+            }
+        )
+        for names in invocations.nox_sessions(script):
+            found += [invocations.expand_variables(n, env) for n in names]
+    return list(dict.fromkeys(found))
+
+
+def job_table(planned: Sequence[PlannedJob]) -> str:
+    """The Markdown table of every job entry: workflow, job, runner, sessions, rehearsable."""
+    lines = [
+        "| workflow | job | runner | nox sessions | rehearsed here |",
+        "|---|---|---|---|---|",
+    ]
+    for job in planned:
+        sessions = ", ".join(f"`{s}`" for s in sessions_of(job)) or "—"
+        here = "no: " + job.elsewhere.split(";")[0] if job.elsewhere else "yes"
+        lines.append(f"| {job.workflow} | `{job.name}` | {job.runner} | {sessions} | {here} |")
+    return "\n".join(lines) + "\n"
 
 
 def table_rows(results: Sequence[JobResult]) -> list[list[str]]:

@@ -106,10 +106,12 @@ def run_workflows(project: Project, args: argparse.Namespace, value: str = "") -
         rehearsal.rehearse(project, directory, args.rehearse, event=args.event)
         return
     check_runners(known, directory)
-    states = drift.plan(directory, known)
+    states = drift.plan(directory, known, create=args.write)
     if args.write:
+        created = {s.path for s in states if not s.current}
         for path in drift.write(states):
-            console.info(f"regenerated {path.relative_to(project.root)}")
+            verb = "created" if path in created else "regenerated"
+            console.info(f"{verb} {path.relative_to(project.root)}")
     else:
         difference = drift.diff(states, project.root)
         if difference:

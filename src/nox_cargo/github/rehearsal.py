@@ -233,10 +233,14 @@ def plan_workflow(
 
 
 def select(planned: Sequence[PlannedJob], wanted: str) -> list[PlannedJob]:
-    """The entries `wanted` names (a file, `file:job`, a job id or an entry's name), plus every
-    job they need, so artifacts flow as on GitHub; all entries when `wanted` is empty."""
+    """The entries `wanted` names (a file, `file:job`, a job id or an entry's name; several
+    separated by commas), plus every job they need, so artifacts flow as on GitHub; all entries
+    when `wanted` is empty."""
     if not wanted:
         return list(planned)
+    if "," in wanted:
+        picked_all = {id(j) for part in wanted.split(",") if part for j in select(planned, part)}
+        return [j for j in planned if id(j) in picked_all]
     if wanted in WORKFLOW_FILES:
         chosen = [j for j in planned if j.workflow == wanted]
     else:

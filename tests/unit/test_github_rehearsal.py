@@ -80,7 +80,7 @@ def test_selection_takes_a_job_an_entry_or_a_file_and_brings_what_it_needs() -> 
     assert {j.workflow for j in rehearsal.select(planned, "package")} == {"ci.yml", "release.yml"}
     assert {j.workflow for j in rehearsal.select(planned, "release.yml")} == {"release.yml"}
     both = rehearsal.select(planned, "lint(step=fmt),release.yml:gather")
-    assert [j.name for j in both][0] == "lint(step=fmt)"
+    assert both[0].name == "lint(step=fmt)"
     assert {j.job_id for j in both} == {"lint", "package", "gather"}
     with pytest.raises(NoxCargoError, match="is called 'lnit'") as info:
         rehearsal.select(planned, "lnit")

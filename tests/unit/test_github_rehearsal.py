@@ -82,6 +82,10 @@ def test_selection_takes_a_job_an_entry_or_a_file_and_brings_what_it_needs() -> 
     both = rehearsal.select(planned, "lint(step=fmt),release.yml:gather")
     assert both[0].name == "lint(step=fmt)"
     assert {j.job_id for j in both} == {"lint", "package", "gather"}
+    without = rehearsal.select(planned, "ci.yml,-python,-bench")
+    assert "ci-ok" in {j.job_id for j in without}
+    assert not {"python", "bench"} & {j.job_id for j in without}
+    assert {j.job_id for j in rehearsal.select(planned, "-python")} >= {"ci-ok", "gather"}
     with pytest.raises(NoxCargoError, match="is called 'lnit'") as info:
         rehearsal.select(planned, "lnit")
     assert "ci.yml:lint" in (info.value.hint or "")

@@ -234,22 +234,22 @@ def plan_workflow(
 
 def select(planned: Sequence[PlannedJob], wanted: str) -> list[PlannedJob]:
     """The entries `wanted` names (a file, `file:job`, a job id or an entry's name; several
-    separated by commas), plus every job they need, so artifacts flow as on GitHub; all entries
-    when `wanted` is empty."""
+    separated by commas, `-NAME` leaving one out), plus every job they need, so artifacts flow as
+    on GitHub; all entries when `wanted` is empty. A job left out counts as skipped for the jobs
+    that need it."""
     if not wanted:
         return list(planned)
-    if "," in wanted:
-        picked_all = {id(j) for part in wanted.split(",") if part for j in select(planned, part)}
-        return [j for j in planned if id(j) in picked_all]
-    if wanted in WORKFLOW_FILES:
-        chosen = [j for j in planned if j.workflow == wanted]
-    else:
-        file_part, job_part = wanted.split(":", 1) if ":" in wanted else ("", wanted)
-        chosen = [
-            j
-            for j in planned
-            if (not file_part or j.workflow == file_part) and job_part in (j.job_id, j.name)
-        ]
+    if "," in wanted or wanted.startswith("-"):
+        parts = [p for p in wanted.split(",") if p]
+        keep = [p for p in parts if not p.startswith("-")]
+        picked_all = {id(j) for part in keep for j in select(planned, part)} if keep else set()
+        if not keep:
+            picked_all = {id(j) for j in planned}
+        dropped = {
+            id(j) for part in parts if part.startswith("-") for j in _named(planned, part[1:])
+        }
+        return [j for j in planned if id(j) in picked_all and id(j) not in dropped]
+    chosen = _named(planned, wanted)
     if not chosen:
         names = ", ".join(sorted({j.key for j in planned}))
         raise NoxCargoError(
@@ -267,6 +267,17 @@ def select(planned: Sequence[PlannedJob], wanted: str) -> list[PlannedJob]:
         needed.add(key)
         pending += [f"{j.workflow}:{n}" for j in planned if j.key == key for n in j.needs]
     return [j for j in planned if id(j) in picked or j.key in needed]
+
+
+def _named(planned: Sequence[PlannedJob], wanted: str) -> list[PlannedJob]:
+    if wanted in WORKFLOW_FILES:
+        return [j for j in planned if j.workflow == wanted]
+    file_part, job_part = wanted.split(":", 1) if ":" in wanted else ("", wanted)
+    return [
+        j
+        for j in planned
+        if (not file_part or j.workflow == file_part) and job_part in (j.job_id, j.name)
+    ]
 
 
 def release_targets_here(planned: Sequence[PlannedJob], value: str) -> tuple[str, list[str]]:

@@ -205,3 +205,12 @@ def test_a_registry_target_on_a_retired_label_fails_the_workflows_check() -> Non
         check_runners(old, WORKFLOWS, dt.date(2026, 12, 2))
     assert runners.literal_labels("${{ matrix.runner }}") == []
     assert runners.literal_labels(["self-hosted", "linux"]) == ["self-hosted", "linux"]
+
+
+def test_the_docs_show_the_job_table_as_generated() -> None:
+    planned = plan("ci.yml") + plan("release.yml")
+    docs = (REPO / "docs" / "github-actions.md").read_text()
+    start = docs.index("<!-- BEGIN job table")
+    body = docs[docs.index("\n", start) + 1 : docs.index("<!-- END job table -->")]
+    assert body == rehearsal.job_table(planned)
+    assert "| ci.yml | `build(target=aarch64-macos)` | macos-15 |" in body

@@ -172,8 +172,7 @@ STAGES: tuple[Stage, ...] = (
             ),
             Option(
                 ("--event",),
-                "the event a rehearsal pretends to be: push (to main, the default) or "
-                "pull_request",
+                "the event a rehearsal pretends to be: push (to main, the default) or pull_request",
                 metavar="EVENT",
                 default="push",
             ),

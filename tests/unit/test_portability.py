@@ -62,10 +62,11 @@ def test_posix_only_modules_are_really_unavailable(windows: FakeMsvcrt) -> None:
 def test_every_session_registers_without_posix_modules(windows: FakeMsvcrt) -> None:
     registry: dict[str, Any] = nox.registry._REGISTRY
     registry.clear()
+    from nox_cargo.pipeline import STAGES
     from nox_cargo.project import Project
-    from nox_cargo.sessions import register_all
+    from nox_cargo.sessions.registry import register_stages
 
-    pipeline = register_all(Project.load(REPO, environ={}))
+    pipeline = register_stages(Project.load(REPO, environ={}), STAGES)
     names = set(nox.registry.get())
     assert pipeline and set(pipeline) <= names
     assert {"workflows", "doctor", "checksums", "verify", "bench"} <= names

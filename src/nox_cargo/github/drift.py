@@ -90,7 +90,7 @@ def plan(directory: Path, facts: matrix.Facts, create: bool = False) -> list[Fil
                 "`nox -s workflows -- --write` creates it from nox-cargo's template "
                 "(see docs/github-actions.md).",
             )
-        text = markers.rewrite(template(required), path, render, matrix.BLOCKS)
+        text = markers.rewrite(template(required), path, render, matrix.blocks(facts))
         states.append(FileState(path, "", text))
     for path in workflow_files(directory):
         text = path.read_text(encoding="utf-8")

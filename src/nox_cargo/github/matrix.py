@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from nox_cargo.build.targets import parse_triple
 from nox_cargo.config import Config, Target
 from nox_cargo.errors import NoxCargoError
-from nox_cargo.build.targets import parse_triple, runner_os
+from nox_cargo.github.runners import runner_arch, runner_os
 from nox_cargo.stage import Entry, Stage
 
 # Which blocks each workflow file must contain.
@@ -161,11 +162,6 @@ LINKER_PACKAGES = {
 _LINUX_CROSS_GCC = {"aarch64": "aarch64-linux-gnu-gcc", "riscv64gc": "riscv64-linux-gnu-gcc"}
 
 
-def runner_arch(runner: str) -> str:
-    """The CPU of a GitHub-hosted Linux runner label (`ubuntu-24.04-arm` → aarch64)."""
-    return "aarch64" if runner.lower().endswith("-arm") else "x86_64"
-
-
 def apt_packages(target: Target) -> list[str]:
     """Optional Ubuntu 24.04 packages a job on an Ubuntu runner wants for `target`.
 
@@ -177,15 +173,15 @@ def apt_packages(target: Target) -> list[str]:
         return []
     triple = parse_triple(target.triple)
     packages: list[str] = []
+    foreign = triple.arch != runner_arch(target.runner)
+    gnu = triple.env.startswith("gnu")
     linker = target.linker or (
-        _LINUX_CROSS_GCC.get(triple.arch, "")
-        if triple.is_linux and triple.is_gnu and triple.arch != runner_arch(target.runner)
-        else ""
+        _LINUX_CROSS_GCC.get(triple.arch, "") if triple.is_linux and gnu and foreign else ""
     )
-    if not linker and triple.is_windows and triple.is_gnu:
+    if not linker and triple.is_windows and gnu:
         linker = f"{triple.arch}-w64-mingw32-gcc"
     packages += LINKER_PACKAGES.get(linker, ())
-    if triple.is_linux and triple.arch != runner_arch(target.runner):
+    if triple.is_linux and foreign:
         packages.append("qemu-user-static")
     if triple.is_windows:
         packages.append("wine64")

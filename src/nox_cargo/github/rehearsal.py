@@ -38,9 +38,9 @@ from nox_cargo.errors import NoxCargoError
 from nox_cargo.github import expressions as ex
 from nox_cargo.github import invocations
 from nox_cargo.github import workflow_yaml as wy
+from nox_cargo.github.runners import runner_arch, runner_os
 from nox_cargo.process import run as _process_run
 from nox_cargo.project import Project
-from nox_cargo.targets import runner_os
 
 WORKFLOW_FILES = ("ci.yml", "release.yml")
 # What a job inherits from this machine: the tools of the "runner image", never its settings.
@@ -124,10 +124,6 @@ class JobResult:
 def host_arch() -> str:
     machine = platform.machine().lower()
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-
-
-def runner_arch(label: str) -> str:
-    return "aarch64" if label.lower().endswith("-arm") else "x86_64"
 
 
 def why_elsewhere(runner: str, arch: str) -> str:

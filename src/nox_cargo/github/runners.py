@@ -63,6 +63,21 @@ class LabelUse:
     where: str
 
 
+def runner_os(runner: str) -> str:
+    """The OS of a GitHub Actions runner label (`macos-15` → macos; anything else is Linux)."""
+    label = runner.lower()
+    if label.startswith("macos"):
+        return "macos"
+    if label.startswith("windows"):
+        return "windows"
+    return "linux"
+
+
+def runner_arch(runner: str) -> str:
+    """The CPU of a GitHub-hosted Linux runner label (`ubuntu-24.04-arm` → aarch64)."""
+    return "aarch64" if runner.lower().endswith("-arm") else "x86_64"
+
+
 def retirement(label: str) -> Retirement | None:
     return RETIRED.get(label.strip().lower())
 

@@ -214,3 +214,30 @@ def test_the_docs_show_the_job_table_as_generated() -> None:
     body = docs[docs.index("\n", start) + 1 : docs.index("<!-- END job table -->")]
     assert body == rehearsal.job_table(planned)
     assert "| ci.yml | `build(target=aarch64-macos)` | macos-15 |" in body
+
+
+def test_artifacts_pass_between_jobs_without_file_modes(tmp_path: Path) -> None:
+    job_a, job_b, store = tmp_path / "a", tmp_path / "b", tmp_path / "store"
+    (job_a / "dist" / "x86_64-gnu").mkdir(parents=True)
+    binary = job_a / "dist" / "x86_64-gnu" / "weft"
+    binary.write_text("elf")
+    binary.chmod(0o755)
+    (job_a / "dist" / "SHA256SUMS").write_text("sums")
+    store.mkdir()
+    note = rehearsal._upload({"name": "dist-x", "path": "dist/"}, job_a, store)
+    assert note == "artifact `dist-x`: 2 file(s)"
+    assert (store / "dist-x" / "x86_64-gnu" / "weft").stat().st_mode & 0o777 == 0o644
+    with pytest.raises(NoxCargoError, match="already uploaded"):
+        rehearsal._upload({"name": "dist-x", "path": "dist/"}, job_a, store)
+    with pytest.raises(NoxCargoError, match="No files were found"):
+        rehearsal._upload(
+            {"name": "e", "path": "nothing/", "if-no-files-found": "error"}, job_a, store
+        )
+    rehearsal._download(
+        {"pattern": "dist-*", "merge-multiple": "true", "path": "dist"}, job_b, store
+    )
+    assert (job_b / "dist" / "x86_64-gnu" / "weft").read_text() == "elf"
+    rehearsal._download({"pattern": "dist-*", "path": "each"}, job_b, store)
+    assert (job_b / "each" / "dist-x" / "SHA256SUMS").is_file()
+    with pytest.raises(NoxCargoError, match="Artifact not found: `release`"):
+        rehearsal._download({"name": "release"}, job_b, store)

@@ -35,6 +35,7 @@ from typing import Any
 
 from nox_cargo.console import get_console
 from nox_cargo.errors import NoxCargoError
+from nox_cargo.fsutil import locked
 from nox_cargo.github import expressions as ex
 from nox_cargo.github import invocations
 from nox_cargo.github import workflow_yaml as wy
@@ -692,9 +693,23 @@ def rehearse(project: Project, directory: Path, wanted: str, event: str = "push"
             "uncommitted changes are not rehearsed: each job clones HEAD, as a runner does"
         )
     root = project.report_dir / "rehearsal"
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    # Two rehearsals of one workspace would clone into and delete each other's directories.
+    with locked(project.report_dir, ".rehearsal.lock"):
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        _rehearse(project, repo, root, planned, chosen, event)
+
+
+def _rehearse(
+    project: Project,
+    repo: Path,
+    root: Path,
+    planned: Sequence[PlannedJob],
+    chosen: Sequence[PlannedJob],
+    event: str,
+) -> None:
+    console = get_console()
     host_env = {k: v for k, v in project.environ.items() if k in HOST_ENV}
     run_ = _Run(repo, root, sys.executable, _github(repo, event), host_env)
     release = [j for j in chosen if j.workflow == "release.yml" and "RELEASE_TARGETS" in j.env]

@@ -108,6 +108,7 @@ def test_known_uses_map_to_local_equivalents_and_unknown_ones_do_not() -> None:
     assert rehearsal.local_equivalent("actions/checkout@abc") == "checkout"
     assert rehearsal.local_equivalent("Swatinem/rust-cache@abc") == "cache"
     assert rehearsal.local_equivalent("docker/build-push-action@abc") is None
+    assert rehearsal.local_equivalent("actions/attest-build-provenance@abc") == "publish"
 
 
 def test_the_runner_env_has_what_github_sets(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ maps the known `uses:` steps to local equivalents:
 - actions/setup-python: a fresh virtualenv of this Python, first on PATH;
 - actions/upload-artifact / download-artifact: a directory per workflow run, so artifacts pass
   between jobs in `needs` order;
-- actions/cache, Swatinem/rust-cache: nothing (a cold cache, as on a first run).
+- actions/cache, Swatinem/rust-cache: nothing (a cold cache, as on a first run);
+- attestation actions: a red step if ever reached (the workflows run them on a tag only).
 
 Publishing cannot happen: the rehearsal is a push to main (or `--event pull_request`), and the
 publishing steps of release.yml run on a `v*` tag only. `CI_REHEARSAL=1` tells a step that
@@ -295,6 +296,9 @@ KNOWN_ACTIONS = {
     "actions/cache/restore": "cache",
     "actions/cache/save": "cache",
     "Swatinem/rust-cache": "cache",
+    # Publishing actions: the workflows run them on a tag only, which a rehearsal never is.
+    "actions/attest-build-provenance": "publish",
+    "actions/attest": "publish",
 }
 
 
@@ -605,6 +609,11 @@ def _uses(
     kind = local_equivalent(uses)
     if kind is None:
         raise NoxCargoError(f"`{uses}` has no local equivalent in a rehearsal.", None)
+    if kind == "publish":
+        raise NoxCargoError(
+            f"`{uses}` publishes; a rehearsal never does (guard the step with a tag condition).",
+            None,
+        )
     if kind == "checkout":
         target = workspace / with_.get("path", "")
         if target.exists() and any(target.iterdir()):

@@ -160,6 +160,22 @@ STAGES: tuple[Stage, ...] = (
                 metavar="NAME",
                 group="mode",
             ),
+            Option(
+                ("--rehearse",),
+                "run the Linux jobs of ci.yml and release.yml here as a runner would (all, or "
+                "JOB: a file, a job id, `file:job`, an entry such as `lint(step=fmt)`; several "
+                "separated by commas, `-JOB` leaves one out)",
+                metavar="JOB",
+                nargs="?",
+                const="",
+                group="mode",
+            ),
+            Option(
+                ("--event",),
+                "the event a rehearsal pretends to be: push (to main, the default) or pull_request",
+                metavar="EVENT",
+                default="push",
+            ),
             Option(("--actionlint",), "also run actionlint"),
         ),
         run=workflows.run_workflows,

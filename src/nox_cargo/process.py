@@ -75,23 +75,26 @@ def run(
     stdin: str | None = None,
     console: Console | None = None,
     watch: Watch | None = None,
+    inherit_env: bool = True,
 ) -> Completed:
     """Run `argv` (never through a shell).
 
-    `env` entries are added to the current environment. With `capture`, stdout and stderr are
-    returned and not echoed; otherwise both stream to the console as they come (merged), and the
-    last lines are kept for the error. `quiet` hides the command line (for probes such as
-    `rustc -vV` that `doctor` runs by the dozen). A non-zero exit raises `CommandFailed` with
-    the command and its output tail, unless `check` is false. `watch` (streamed runs only)
-    sees each line and may stop a command that went silent: `TimedOut`.
+    `env` entries are added to the current environment (or are the whole environment when
+    `inherit_env` is false: a rehearsed CI job sees only what a runner would give it). With
+    `capture`, stdout and stderr are returned and not echoed; otherwise both stream to the
+    console as they come (merged), and the last lines are kept for the error. `quiet` hides the
+    command line (for probes such as `rustc -vV` that `doctor` runs by the dozen). A non-zero
+    exit raises `CommandFailed` with the command and its output tail, unless `check` is false.
+    `watch` (streamed runs only) sees each line and may stop a command that went silent:
+    `TimedOut`.
     """
     con = console or get_console()
     args = tuple(os.fspath(a) for a in argv)
-    full_env = dict(os.environ)
+    full_env = dict(os.environ) if inherit_env else {}
     if env:
         full_env.update(env)
     if not quiet:
-        con.command(args, cwd=cwd, env=env)
+        con.command(args, cwd=cwd, env=env if inherit_env else None)
     start = time.monotonic()
     try:
         if capture:

@@ -42,13 +42,30 @@ class Option:
     type: Callable[[str], object] = str
     nargs: str | None = None  # "?": the value may be left out
     group: str = ""  # options with the same group exclude each other
+    const: str | None = None  # with nargs="?": the value of the flag given without one
+    default: str | None = None
 
     def add_to(self, parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
         if self.metavar is None:
             parser.add_argument(*self.flags, action="store_true", help=self.help)
+        elif self.nargs == "?":
+            parser.add_argument(
+                *self.flags,
+                metavar=self.metavar,
+                type=self.type,
+                nargs="?",
+                const=self.const,
+                default=self.default,
+                help=self.help,
+            )
         else:
             parser.add_argument(
-                *self.flags, metavar=self.metavar, type=self.type, nargs=self.nargs, help=self.help
+                *self.flags,
+                metavar=self.metavar,
+                type=self.type,
+                nargs=self.nargs,
+                default=self.default,
+                help=self.help,
             )
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -155,6 +156,8 @@ def test_weft_version_peak_rss_is_under_4_mib(launcher: Path, built_weft: Path) 
 def test_a_python_child_would_inherit_pythons_high_water_mark(launcher: Path) -> None:
     """Why the launcher exists: the same `weft --version` spawned from this Python process
     reports Python's peak RSS, far above what the launcher measures."""
+    if sys.platform == "win32":
+        pytest.skip("fork and wait4 are POSIX")
     ballast = bytearray(48 * 1024 * 1024)  # make this process's high-water mark obvious
     ballast[::4096] = b"x" * len(ballast[::4096])
     pid = os.fork()

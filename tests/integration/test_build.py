@@ -209,7 +209,7 @@ def test_dry_run_prints_every_plan_and_builds_nothing(tmp_path: Path) -> None:
     result = run_nox(project, "-s", "build", "--", "--dry-run", env=OFFLINE)
     assert result.returncode == 0, result.stdout
     out = result.stdout
-    assert "needs a macOS runner: macos-14" in out
+    assert "needs a macOS runner: macos-15" in out
     assert "needs a Windows runner: windows-latest" in out
     assert (
         "RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTFLAGS='-C target-feature=+crt-static' "
@@ -250,4 +250,4 @@ def test_doctor_has_a_row_per_target(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout
     for target_id in ("x86_64-musl", "aarch64-macos", "x86_64-windows", *BUILT):
         assert f"{target_id} (" in result.stdout
-    assert "needs a macOS runner: macos-14" in result.stdout
+    assert "needs a macOS runner: macos-15" in result.stdout

@@ -158,7 +158,7 @@ def test_drift_is_caught_with_a_diff_and_write_fixes_it(repo_copy: Path) -> None
         "          - target: riscv64-gnu\n"
         "            triple: riscv64gc-unknown-linux-gnu\n"
         "            runner: ubuntu-latest\n"
-        "            system: true\n"
+        '            apt: "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user-static"\n'
     )
     assert entry in good
     ci.write_text(good.replace(entry, "", 1))

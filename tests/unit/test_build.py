@@ -183,5 +183,5 @@ def test_doctor_has_one_row_per_target(tmp_path: Path, monkeypatch: pytest.Monke
     assert rows["aarch64-gnu"].ok is False
     assert "gcc-aarch64-linux-gnu" in rows["aarch64-gnu"].fix
     assert rows["aarch64-macos"].ok is False
-    assert "needs a macOS runner: macos-14" in rows["aarch64-macos"].detail
+    assert "needs a macOS runner: macos-15" in rows["aarch64-macos"].detail
     assert "`rustup target add aarch64-unknown-linux-musl`" in rows["aarch64-musl"].fix

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
 from nox_cargo.config import DEFAULT_TARGETS, Target
-from nox_cargo.github import drift, markers, matrix
+from nox_cargo.github import drift, invocations, markers, matrix
 from tests.conftest import REPO
+
+WORKFLOWS = REPO / ".github" / "workflows"
 
 SESSIONS = (
     "lint(step=fmt)",
@@ -105,8 +108,23 @@ def test_build_matrix_lists_every_target_on_its_runner() -> None:
     assert [e["target"] for e in parsed["include"]] == [t.id for t in (*DEFAULT_TARGETS, EXTRA)]
     by_id = {e["target"]: e for e in parsed["include"]}
     assert by_id["aarch64-musl"]["runner"] == "ubuntu-24.04-arm"
-    assert by_id["aarch64-gnu"]["system"] is True  # Debian cross linker on an Ubuntu runner
-    assert by_id["x86_64-musl"]["system"] is False
+    # Ubuntu 24.04's cross linker and qemu for a gnu cross target on an x86_64 Ubuntu runner.
+    # (EXTRA's own `aarch64-gcc` linker is no package nox-cargo knows: the job brings it.)
+    assert by_id["aarch64-gnu"]["apt"] == "qemu-user-static"
+    plain = Target("a", "aarch64-unknown-linux-gnu", "ubuntu-latest")
+    assert matrix.apt_packages(plain) == [
+        "gcc-aarch64-linux-gnu",
+        "libc6-dev-arm64-cross",
+        "qemu-user-static",
+    ]
+    native = Target("n", "aarch64-unknown-linux-gnu", "ubuntu-24.04-arm")
+    assert matrix.apt_packages(native) == []
+    mingw = Target("w", "x86_64-pc-windows-gnu", "ubuntu-latest")
+    assert matrix.apt_packages(mingw) == ["gcc-mingw-w64-x86-64", "wine64"]
+    assert matrix.apt_packages(Target("m", "x86_64-pc-windows-msvc", "windows-latest")) == []
+    assert by_id["x86_64-musl"]["apt"] == ""
+    assert by_id["aarch64-musl"]["apt"] == ""  # native on the arm64 runner
+    assert by_id["x86_64-macos"]["apt"] == ""
 
 
 def test_session_matrices_come_from_the_registered_sessions() -> None:
@@ -117,7 +135,7 @@ def test_session_matrices_come_from_the_registered_sessions() -> None:
     test = yaml.safe_load("\n".join(matrix.render(f, "test-matrix")))
     assert test["include"] == [{"toolchain": "stable"}, {"toolchain": "msrv", "install": "1.63"}]
     docker = yaml.safe_load("\n".join(matrix.render(f, "docker-matrix")))["include"]
-    assert docker[1] == {"platform": "linux/arm64", "runner": DEFAULT_RUNNER, "system": False}
+    assert docker[1] == {"platform": "linux/arm64", "runner": DEFAULT_RUNNER, "apt": ""}
     with pytest.raises(matrix.MatrixError, match=r"needs `wasm\(target=…\)` sessions"):
         matrix.render(facts(sessions=("lint(step=fmt)",)), "wasm-matrix")
 
@@ -133,7 +151,7 @@ def test_matrix_json_is_the_include_list() -> None:
 
 
 def test_package_smoke_uses_the_first_target_on_the_default_runner() -> None:
-    mac = Target("m", "aarch64-apple-darwin", "macos-14")
+    mac = Target("m", "aarch64-apple-darwin", "macos-15")
     assert matrix.smoke_target([mac, *DEFAULT_TARGETS]).id == "x86_64-musl"
     assert matrix.smoke_target([mac]).id == "m"
     with pytest.raises(matrix.MatrixError, match="empty"):
@@ -163,6 +181,7 @@ def repo_facts(*targets: Target) -> matrix.Facts:
         sessions=tuple(sessions),
         docker_platforms=dict(config.docker.platforms),
         dist_dir="dist",
+        workspace_dir="examples/weft",
         target_dir="examples/weft/target",
         report_dir="examples/weft/target/nox-cargo",
         msrv="1.63",
@@ -196,7 +215,7 @@ def test_a_target_removed_from_the_file_is_drift_and_write_restores_it(workflows
         "          - target: x86_64-windows-gnu\n"
         "            triple: x86_64-pc-windows-gnu\n"
         "            runner: ubuntu-latest\n"
-        "            system: true\n"
+        '            apt: "gcc-mingw-w64-x86-64 wine64"\n'
     )
     assert entry in original
     ci.write_text(original.replace(entry, "", 1))
@@ -224,7 +243,7 @@ def test_hand_edits_outside_the_markers_survive_write(workflows: Path) -> None:
         "target": "s390x-gnu",
         "triple": "s390x-unknown-linux-gnu",
         "runner": "ubuntu-latest",
-        "system": True,
+        "apt": "qemu-user-static",
     }
 
 
@@ -236,10 +255,10 @@ def test_a_missing_block_or_file_is_an_error_with_the_fix(workflows: Path) -> No
         drift.plan(workflows, repo_facts())  # an orphan END marker
     ci.write_text(
         text.replace("        # BEGIN nox-cargo generated: wasm-matrix\n", "", 1).replace(
-            "        # END nox-cargo generated\n    steps:\n      - uses: actions/checkout@11bd"
-            "71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n        with:\n          persist-"
-            "credentials: false\n      - uses: actions/setup-python@a26af69be951a213d495a4c3e4"
-            'e4022e16d87065 # v5.6.0\n        with:\n          python-version: "3.11"\n     '
+            "        # END nox-cargo generated\n    steps:\n      - uses: actions/checkout@3d3c"
+            "42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n        with:\n          persist-"
+            "credentials: false\n      - uses: actions/setup-python@5fda3b95a4ea91299a34e8945"
+            '83c3862153e4b97 # v7.0.0\n        with:\n          python-version: "3.11"\n     '
             " - name: Install nox, nox-cargo and wasmtime",
             "    steps:\n      - name: Install nox, nox-cargo and wasmtime",
             1,
@@ -250,3 +269,69 @@ def test_a_missing_block_or_file_is_an_error_with_the_fix(workflows: Path) -> No
     (workflows / "release.yml").unlink()
     with pytest.raises(drift.WorkflowMissing, match=r"release\.yml is missing"):
         drift.plan(workflows, repo_facts())
+
+
+# Adoption: nox-cargo writes the workflows into a repository that has none, never over one it
+# did not write, and what it writes references nothing the adopter lacks.
+
+
+def test_write_creates_absent_workflows_from_the_templates(tmp_path: Path) -> None:
+    directory = tmp_path / ".github" / "workflows"
+    with pytest.raises(drift.WorkflowMissing, match=r"ci\.yml is missing") as info:
+        drift.plan(directory, repo_facts())
+    assert "--write` creates it" in (info.value.hint or "")
+    states = drift.plan(directory, repo_facts(), create=True)
+    assert sorted(s.path.name for s in states) == ["bench-comment.yml", "ci.yml", "release.yml"]
+    assert all(s.current == "" and s.drifted for s in states)
+    drift.write(states)
+    assert drift.diff(drift.plan(directory, repo_facts()), tmp_path) == ""
+    for path in drift.workflow_files(directory):
+        text = path.read_text()
+        assert ".ci/" not in text and "install-system" not in text
+        assert "py-tests" not in text and "nox-poetry" not in text
+    sessions = {
+        inv.session
+        for path in drift.workflow_files(directory)
+        for inv in invocations.collect(path, yaml.safe_load(path.read_text()))
+    }
+    assert "lint(step=fmt)" in sessions and "workflows" in sessions
+    assert not [name for name in sessions if name.startswith("py-")]
+
+
+def test_a_workflow_nox_cargo_did_not_write_is_never_overwritten(tmp_path: Path) -> None:
+    directory = tmp_path / ".github" / "workflows"
+    directory.mkdir(parents=True)
+    mine = "name: Release\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps: []\n"
+    (directory / "release.yml").write_text(mine)
+    with pytest.raises(drift.NotGenerated, match="nox-cargo did not write it") as info:
+        drift.plan(directory, repo_facts(), create=True)
+    assert "release-old.yml" in (info.value.hint or "")
+    assert (directory / "release.yml").read_text() == mine
+    assert not (directory / "ci.yml").exists()
+
+
+def _jobs(text: str) -> dict[str, object]:
+    jobs: dict[str, object] = yaml.safe_load(text)["jobs"]
+    return jobs
+
+
+def test_this_repositorys_workflows_are_the_templates_plus_its_own_python_job() -> None:
+    f = repo_facts()
+    for name in ("release.yml", "bench-comment.yml"):
+        render = partial(matrix.render, f)
+        rendered = markers.rewrite(drift.template(name), Path(name), render, matrix.blocks(f))
+        assert rendered == (WORKFLOWS / name).read_text(), name
+    ours = _jobs((WORKFLOWS / "ci.yml").read_text())
+    template = _jobs(drift.template("ci.yml"))
+    python = ours.pop("python")
+    assert isinstance(python, dict) and "py-tests" in str(python)
+    summary, template_summary = ours.pop("ci-ok"), template.pop("ci-ok")
+    assert isinstance(summary, dict) and isinstance(template_summary, dict)
+    assert summary["needs"] == ["workflows", "python", *template_summary["needs"][1:]]
+    for job in ours.values():
+        assert isinstance(job, dict)
+        job["strategy"] = {**job.get("strategy", {}), "matrix": None} if "strategy" in job else None
+    for job in template.values():
+        assert isinstance(job, dict)
+        job["strategy"] = {**job.get("strategy", {}), "matrix": None} if "strategy" in job else None
+    assert ours == template

@@ -162,7 +162,7 @@ def test_zizmor_runs_offline_and_its_findings_fail(monkeypatch: pytest.MonkeyPat
         audit.zizmor([Path("ci.yml")], env, Path())
         == "No findings to report. Good job! (1 ignored)"
     )
-    assert clean.calls[0][:2] == ["/bin/zizmor", "--offline"]
+    assert clean.calls[0][:4] == ["/bin/zizmor", "--offline", "--persona", "pedantic"]
     monkeypatch.setattr(audit, "run", _fake_run(13, "error[template-injection]: …\n"))
     with pytest.raises(audit.AuditFailed, match="template-injection"):
         audit.zizmor([Path("ci.yml")], env, Path())

@@ -72,7 +72,7 @@ def machine(
 
 
 def request(triple: str, static: bool = True, **target: Any) -> Request:
-    t = Target(id="t", triple=triple, runner="macos-14" if "apple" in triple else "ubuntu-latest")
+    t = Target(id="t", triple=triple, runner="macos-15" if "apple" in triple else "ubuntu-latest")
     t = dataclasses.replace(t, **target)
     return Request(
         target=t,
@@ -228,7 +228,7 @@ def test_cross_missing_or_without_an_engine() -> None:
 def test_macos_on_linux_needs_a_macos_runner(name: str) -> None:
     with pytest.raises(NotHere) as info:
         STRATEGIES[name].plan(request("aarch64-apple-darwin"), machine(tools=("rustup", "cross")))
-    assert info.value.missing == "needs a macOS runner: macos-14"
+    assert info.value.missing == "needs a macOS runner: macos-15"
 
 
 def test_nothing_available_explains_every_strategy() -> None:

@@ -52,7 +52,7 @@ def test_static_defaults_and_overrides() -> None:
 
 def test_lookup_by_id_and_unknown_id_lists_the_valid_ones() -> None:
     config = cfg.Config()
-    assert targets.lookup(config, "aarch64-macos").runner == "macos-14"
+    assert targets.lookup(config, "aarch64-macos").runner == "macos-15"
     with pytest.raises(ConfigError) as info:
         targets.lookup(config, "aarch64-muls")
     assert "aarch64-muls" in info.value.message

@@ -363,7 +363,7 @@ def first_plan(
 
 
 def grouped(rejections: Sequence[Rejection]) -> list[str]:
-    """`native, rustup, cross: needs a macOS runner: macos-14`: one line per distinct reason."""
+    """`native, rustup, cross: needs a macOS runner: macos-15`: one line per distinct reason."""
     by_reason: dict[str, list[str]] = {}
     for r in rejections:
         by_reason.setdefault(r.missing, []).append(r.strategy)

@@ -178,10 +178,10 @@ def check_strategies(key: str, names: Sequence[str]) -> None:
 DEFAULT_TARGETS = (
     Target("x86_64-musl", "x86_64-unknown-linux-musl", "ubuntu-latest"),
     Target("aarch64-musl", "aarch64-unknown-linux-musl", "ubuntu-24.04-arm"),
-    # The old pipeline's macos-13 runner was retired by GitHub on 2025-12-04 (jobs on it queue
-    # forever); macos-15-intel is the supported Intel image.
+    # Current GitHub labels only (github/runners.py keeps the retired ones): macos-13 went on
+    # 2025-12-04, macos-14 on 2026-11-02; macos-15-intel is the supported Intel image.
     Target("x86_64-macos", "x86_64-apple-darwin", "macos-15-intel"),
-    Target("aarch64-macos", "aarch64-apple-darwin", "macos-14"),
+    Target("aarch64-macos", "aarch64-apple-darwin", "macos-15"),
     Target("x86_64-windows", "x86_64-pc-windows-msvc", "windows-latest"),
 )
 

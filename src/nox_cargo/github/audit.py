@@ -1,7 +1,8 @@
 """The external auditors of the workflow files: zizmor (always) and actionlint (on request).
 
-zizmor runs `--offline` so the verdict depends on the files alone, never on the network; its
-ignore comments in the files are honoured (the one nox-cargo ships is on `workflow_run`).
+zizmor runs `--offline --persona pedantic`: the verdict depends on the files alone, never on the
+network, and includes zizmor's pedantic findings; its ignore comments in the files are honoured
+(the one nox-cargo ships is on `workflow_run`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def zizmor_argv(files: Sequence[Path], executable: str = "zizmor") -> list[str]:
     return [
         executable,
         "--offline",
+        "--persona",
+        "pedantic",
         "--no-progress",
         "--color",
         "never",

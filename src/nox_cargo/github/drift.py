@@ -3,11 +3,16 @@
 `plan` renders every generated block of every workflow file; `check` turns the differences into
 a unified diff (empty when in sync); `write` rewrites the changed files atomically. Lines outside
 the markers are never touched.
+
+Adoption: with `create`, a required workflow that is absent is written from nox-cargo's template
+(`templates/`, which references nothing but nox-cargo's own sessions); a file of that name that
+has no nox-cargo block was not written by nox-cargo and is never overwritten.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +25,19 @@ from nox_cargo.github import markers, matrix
 
 class WorkflowMissing(NoxCargoError):
     """A workflow file, or a generated block it must contain, is not there."""
+
+
+class NotGenerated(NoxCargoError):
+    """A workflow file of a name nox-cargo writes exists, but nox-cargo did not write it."""
+
+
+def template(name: str) -> str:
+    """nox-cargo's workflow `name` with empty generated blocks."""
+    return (
+        importlib.resources.files("nox_cargo.github")
+        .joinpath("templates", name)
+        .read_text(encoding="utf-8")
+    )
 
 
 @dataclass(frozen=True)
@@ -57,21 +75,36 @@ def workflow_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yml", ".yaml"))
 
 
-def plan(directory: Path, facts: matrix.Facts) -> list[FileState]:
-    """Every workflow file with its generated blocks re-rendered from `facts`."""
-    for required in matrix.WORKFLOW_BLOCKS:
-        if not (directory / required).is_file():
-            raise WorkflowMissing(
-                f"{directory / required} is missing: nox-cargo's CI needs it.",
-                "copy it from nox-cargo's .github/workflows/ (see docs/github-actions.md), then "
-                "run `nox -s workflows -- --write`.",
-            )
+def plan(directory: Path, facts: matrix.Facts, create: bool = False) -> list[FileState]:
+    """Every workflow file with its generated blocks re-rendered from `facts`; with `create`,
+    the required files that are absent too (from the templates)."""
     render = partial(matrix.render, facts)
     states = []
+    for required in matrix.WORKFLOW_BLOCKS:
+        path = directory / required
+        if path.is_file():
+            continue
+        if not create:
+            raise WorkflowMissing(
+                f"{path} is missing: nox-cargo's CI needs it.",
+                "`nox -s workflows -- --write` creates it from nox-cargo's template "
+                "(see docs/github-actions.md).",
+            )
+        text = markers.rewrite(template(required), path, render, matrix.blocks(facts))
+        states.append(FileState(path, "", text))
     for path in workflow_files(directory):
         text = path.read_text(encoding="utf-8")
         names = {block.name for block in markers.find_blocks(text, path)}
-        for block in matrix.WORKFLOW_BLOCKS.get(path.name, ()):
+        required_blocks = matrix.WORKFLOW_BLOCKS.get(path.name, ())
+        if required_blocks and not names:
+            raise NotGenerated(
+                f"{path} exists, but nox-cargo did not write it (it has no nox-cargo generated "
+                "block), so nox-cargo will neither check nor overwrite it.",
+                f"rename it (e.g. to {path.stem}-old{path.suffix}) and run `nox -s workflows -- "
+                "--write` to get nox-cargo's, then carry over what you need; or add the "
+                f"generated blocks ({', '.join(required_blocks)}) to it by hand.",
+            )
+        for block in required_blocks:
             if block not in names:
                 raise WorkflowMissing(
                     f"{path} has no generated block {block!r}.",

@@ -18,8 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from nox_cargo.build.targets import parse_triple
 from nox_cargo.config import Config, Target
 from nox_cargo.errors import NoxCargoError
+from nox_cargo.github.runners import runner_arch, runner_os
 from nox_cargo.stage import Entry, Stage
 
 # Which blocks each workflow file must contain.
@@ -33,7 +35,7 @@ WORKFLOW_BLOCKS: dict[str, tuple[str, ...]] = {
         "docker-matrix",
         "package-matrix",
     ),
-    "release.yml": ("env", "release-matrix"),
+    "release.yml": ("env", "release-matrix", "release-targets"),
     "bench-comment.yml": ("env",),
 }
 DEFAULT_RUNNER = "ubuntu-latest"
@@ -59,6 +61,7 @@ class Facts:
     sessions: tuple[str, ...]
     docker_platforms: Mapping[str, str] = field(default_factory=dict)
     dist_dir: str = "dist"
+    workspace_dir: str = "."
     target_dir: str = "target"
     report_dir: str = "target/nox-cargo"
     msrv: str | None = None
@@ -88,6 +91,7 @@ class Facts:
             sessions=tuple(sessions),
             docker_platforms=dict(config.docker.platforms),
             dist_dir=_relative(root / config.dist_dir, root),
+            workspace_dir=_relative(workspace, root),
             target_dir=_relative(workspace / "target", root),
             report_dir=_relative(workspace / "target" / "nox-cargo", root),
             msrv=requested if requested and "/" not in requested else msrv,
@@ -147,14 +151,41 @@ def children(sessions: Iterable[str], family: str, key: str) -> list[str]:
     return [m["value"] for m in map(pattern.match, sessions) if m]
 
 
-def needs_system_toolchains(target: Target) -> bool:
-    """Ubuntu runners get Debian's cross linkers (`.ci/install-system.sh`) for gnu cross targets."""
-    if not target.runner.startswith("ubuntu"):
-        return False
-    cross_gnu = target.triple.endswith("-gnu") and not target.triple.startswith(
-        "x86_64-unknown-linux"
+# Ubuntu 24.04 packages of the cross linkers nox-cargo knows by their command name.
+LINKER_PACKAGES = {
+    "aarch64-linux-gnu-gcc": ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"),
+    "arm-linux-gnueabihf-gcc": ("gcc-arm-linux-gnueabihf", "libc6-dev-armhf-cross"),
+    "riscv64-linux-gnu-gcc": ("gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross"),
+    "x86_64-w64-mingw32-gcc": ("gcc-mingw-w64-x86-64",),
+    "i686-w64-mingw32-gcc": ("gcc-mingw-w64-i686",),
+}
+_LINUX_CROSS_GCC = {"aarch64": "aarch64-linux-gnu-gcc", "riscv64gc": "riscv64-linux-gnu-gcc"}
+
+
+def apt_packages(target: Target) -> list[str]:
+    """Optional Ubuntu 24.04 packages a job on an Ubuntu runner wants for `target`.
+
+    The cross linker (the target's `linker`, or the gcc of a gnu cross triple) and what smoke-runs
+    a foreign binary (qemu-user for another Linux arch, wine for Windows). The generated step
+    installs them when it can; a job without them reports what is missing through its session.
+    """
+    if runner_os(target.runner) != "linux":
+        return []
+    triple = parse_triple(target.triple)
+    packages: list[str] = []
+    foreign = triple.arch != runner_arch(target.runner)
+    gnu = triple.env.startswith("gnu")
+    linker = target.linker or (
+        _LINUX_CROSS_GCC.get(triple.arch, "") if triple.is_linux and gnu and foreign else ""
     )
-    return bool(target.linker) or cross_gnu
+    if not linker and triple.is_windows and gnu:
+        linker = f"{triple.arch}-w64-mingw32-gcc"
+    packages += LINKER_PACKAGES.get(linker, ())
+    if triple.is_linux and foreign:
+        packages.append("qemu-user-static")
+    if triple.is_windows:
+        packages.append("wine64")
+    return packages
 
 
 def target_entries(targets: Sequence[Target]) -> list[Entry]:
@@ -165,7 +196,7 @@ def _target_keys(target: Target) -> Entry:
     return {
         "triple": target.triple,
         "runner": target.runner,
-        "system": needs_system_toolchains(target),
+        "apt": " ".join(apt_packages(target)),
     }
 
 
@@ -184,12 +215,12 @@ def msrv_extras(facts: Facts, which: str) -> Entry:
 
 
 def docker_extras(facts: Facts, platform: str) -> Entry:
-    """An image is built where its target is built."""
+    """An image is built where its target is built, with that target's optional apt packages."""
     by_id = {t.id: t for t in facts.targets}
     target = by_id.get(facts.docker_platforms.get(platform, ""))
     return {
         "runner": target.runner if target else DEFAULT_RUNNER,
-        "system": needs_system_toolchains(target) if target else False,
+        "apt": " ".join(apt_packages(target)) if target else "",
     }
 
 
@@ -220,7 +251,7 @@ def session_matrix(facts: Facts, block: str) -> list[Entry]:
 
 def blocks(facts: Facts) -> tuple[str, ...]:
     """Every block name a workflow may contain."""
-    return ("env", "release-matrix", "package-matrix", *facts.matrix_stages)
+    return ("env", "release-matrix", "release-targets", "package-matrix", *facts.matrix_stages)
 
 
 def render(facts: Facts, block: str) -> list[str]:
@@ -230,6 +261,7 @@ def render(facts: Facts, block: str) -> list[str]:
             f"INSTALL_NOX: {scalar(NOX_REQUIREMENT)}",
             f"INSTALL_NOX_CARGO: {scalar(facts.nox_cargo_requirement)}",
             f"DIST_DIR: {scalar(facts.dist_dir)}",
+            f"WORKSPACE_DIR: {scalar(facts.workspace_dir)}",
             f"TARGET_DIR: {scalar(facts.target_dir)}",
             f"REPORT_DIR: {scalar(facts.report_dir)}",
         ]
@@ -237,6 +269,9 @@ def render(facts: Facts, block: str) -> list[str]:
         return include(target_entries(facts.targets))
     if block == "package-matrix":
         return include(target_entries([smoke_target(facts.targets)]))
+    if block == "release-targets":
+        # Every target the release must carry: the gate names the ones that did not succeed.
+        return [f"RELEASE_TARGETS: {scalar(' '.join(t.id for t in facts.targets))}"]
     return include(session_matrix(facts, block))
 
 

@@ -87,8 +87,10 @@ def structure(path: Path, workflow: dict[str, Any]) -> list[str]:
 
 
 def _tag_only(workflow: dict[str, Any]) -> bool:
+    """A workflow that publishes: one a tag (or a release) triggers, whatever else also does
+    (the release chain also runs on pull requests and main, without publishing)."""
     on = wy.triggers(workflow)
     if "release" in on:
         return True
     push = on.get("push")
-    return isinstance(push, dict) and "tags" in push and "branches" not in push
+    return isinstance(push, dict) and "tags" in push

@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console as RichConsole
 from rich.markup import escape
@@ -37,6 +38,7 @@ class Console:
             soft_wrap=True,
             force_terminal=True if self.github else None,
         )
+        self._recorded: list[Event] | None = None
 
     # -- plain lines -------------------------------------------------------------------------
     def _raw(self, line: str) -> None:
@@ -51,9 +53,11 @@ class Console:
         self.rich.print(f"[cyan]nox-cargo[/]: {escape(message)}")
 
     def success(self, message: str) -> None:
+        self._record("success", message)
         self.rich.print(f"[green]✓[/] {escape(message)}")
 
     def warn(self, message: str) -> None:
+        self._record("warn", message)
         self.rich.print(f"[yellow]![/] {escape(message)}")
         if self.github:
             self._raw(f"::warning title=nox-cargo::{_escape_data(message)}")
@@ -96,6 +100,7 @@ class Console:
                 self._raw("::endgroup::")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self._record("table", title, list(columns), [list(row) for row in rows])
         table = Table(title=title, title_justify="left", show_lines=False)
         for column in columns:
             table.add_column(column, overflow="fold")
@@ -105,10 +110,35 @@ class Console:
 
     def summary(self, markdown: str) -> None:
         """Append Markdown to the job summary when GitHub Actions provides one."""
+        self._record("summary", markdown)
         if self.summary_path is None:
             return
         with self.summary_path.open("a", encoding="utf-8") as fh:
             fh.write(markdown.rstrip("\n") + "\n\n")
+
+    # -- recording: a stage's figures, shown again when its result is reused ----------------
+    @contextmanager
+    def recording(self) -> Iterator[list[Event]]:
+        """Collect the figures (tables, successes, warnings, summary lines) written in the block."""
+        outer, self._recorded = self._recorded, []
+        try:
+            yield self._recorded
+        finally:
+            self._recorded = outer
+
+    def _record(self, kind: str, *args: Any) -> None:
+        if self._recorded is not None:
+            self._recorded.append([kind, *args])
+
+    def replay(self, events: Sequence[Event]) -> None:
+        """Show recorded figures again (a cached stage's output)."""
+        for kind, *args in events:
+            if kind in ("success", "warn", "table", "summary"):
+                getattr(self, kind)(*args)
+
+
+# A recorded console call: [kind, *arguments], JSON-serializable.
+Event = list[Any]
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -18,6 +18,7 @@ from nox_cargo.github.matrix import docker_extras, msrv_extras, target_extras
 from nox_cargo.sessions import bench, build, cargo, docker, package, wasm, workflows
 from nox_cargo.sessions import doctor as doctor_session
 from nox_cargo.stage import CIMatrix, Option, Param, Stage
+from nox_cargo.stage_inputs import BENCH, BUILD, DOCKER, LINT, PACKAGE, TEST, WASM
 from nox_cargo.wasm.module import wasm_stage_rows
 
 
@@ -30,8 +31,11 @@ STAGES: tuple[Stage, ...] = (
         name="lint",
         summary="Lint the workspace with cargo fmt, clippy and check",
         param=Param.fixed("step", cargo.LINT_DOCS),
-        options=(Option(("--fix",), "apply fixes (fmt, clippy) instead of checking"),),
+        options=(
+            Option(("--fix",), "apply fixes (fmt, clippy) instead of checking", cacheable=False),
+        ),
         run=cargo.run_lint,
+        inputs=LINT,
         doctor=(doctor.rust_rows,),
         ci=CIMatrix(),
     ),
@@ -41,6 +45,7 @@ STAGES: tuple[Stage, ...] = (
         param=Param.fixed("toolchain", cargo.TEST_DOCS),
         passthrough="passed to nextest / cargo test",
         run=cargo.run_test,
+        inputs=TEST,
         doctor=(doctor.msrv_rows,),
         ci=CIMatrix(msrv_extras),
     ),
@@ -52,9 +57,11 @@ STAGES: tuple[Stage, ...] = (
             Option(
                 ("--dry-run",),
                 "print the strategy, commands and environment without running them",
+                cacheable=False,
             ),
         ),
         run=build.run,
+        inputs=BUILD,
         doctor=(target_rows,),
         ci=CIMatrix(target_extras),
     ),
@@ -63,6 +70,7 @@ STAGES: tuple[Stage, ...] = (
         summary="Build the wasm module, gate its size and smoke-run it under wasmtime",
         param=Param("target", lambda config: config.wasm.targets, wasm.describe),
         run=wasm.run,
+        inputs=WASM,
         doctor=(doctor.wasm_rows, wasm_stage_rows),
         ci=CIMatrix(),
     ),
@@ -74,17 +82,26 @@ STAGES: tuple[Stage, ...] = (
                 ("--base",),
                 "git ref to build in a worktree and measure interleaved with the head (reliable)",
                 metavar="REF",
+                cacheable=False,
             ),
             Option(
                 ("--baseline",),
                 "compare with a result saved by --save (cross-run: less reliable than --base)",
                 metavar="FILE",
                 type=Path,
+                cacheable=False,
             ),
-            Option(("--save",), "save this result as a baseline", metavar="FILE", type=Path),
+            Option(
+                ("--save",),
+                "save this result as a baseline",
+                metavar="FILE",
+                type=Path,
+                cacheable=False,
+            ),
         ),
         requires=bench.requires,
         run=bench.run,
+        inputs=BENCH,
         doctor=(bench_rows,),
     ),
     Stage(
@@ -93,6 +110,7 @@ STAGES: tuple[Stage, ...] = (
         param=Param("target", _target_ids),
         requires=package.requires,
         run=package.package,
+        inputs=PACKAGE,
     ),
     Stage(
         name="installers",
@@ -117,10 +135,15 @@ STAGES: tuple[Stage, ...] = (
         summary="Build, check and tag the FROM scratch image of the release binary",
         param=Param("platform", lambda config: list(config.docker.platforms)),
         options=(
-            Option(("--push",), "after the checks pass, push the tags to `docker.registry` (CI)"),
+            Option(
+                ("--push",),
+                "after the checks pass, push the tags to `docker.registry` (CI)",
+                cacheable=False,
+            ),
         ),
         requires=docker.requires,
         run=docker.run,
+        inputs=DOCKER,
         doctor=(doctor.docker_rows, docker_stage_rows),
         ci=CIMatrix(docker_extras),
     ),

@@ -26,9 +26,24 @@ def _workspace_at(path: Path) -> Workspace:
     return load_workspace(path)
 
 
+def _mtime(root: Path) -> tuple[int, int, int]:
+    """The config file's identity: a project loaded again after an edit reads the new config."""
+    try:
+        stat = (root / "pyproject.toml").stat()
+    except OSError:
+        return (0, 0, 0)
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+# One load per (root, overrides, strict, environment) per process: nox runs every session of a
+# call in one process, and each session asks for the same project.
+_LOADED: dict[tuple[object, ...], Project] = {}
+
+
 @dataclass(frozen=True)
 class Project:
-    """Config plus workspace. Cheap to build: cargo runs when the workspace is first asked for."""
+    """Config plus workspace. Cheap to build: cargo runs when the workspace is first asked for
+    (once per workspace per process)."""
 
     root: Path
     config: cfg.Config
@@ -46,6 +61,15 @@ class Project:
     ) -> Project:
         env = dict(os.environ if environ is None else environ)
         root = root.resolve()
+        memo = (root, tuple(overrides), strict, frozenset(env.items()), _mtime(root))
+        if memo not in _LOADED:
+            _LOADED[memo] = cls._load(root, env, overrides, strict)
+        return _LOADED[memo]
+
+    @classmethod
+    def _load(
+        cls, root: Path, env: dict[str, str], overrides: Sequence[str], strict: bool
+    ) -> Project:
         source = cfg.pyproject_source(root)
         if source is None:
             # No pyproject table: the Rust convention, [workspace.metadata.nox-cargo], in the

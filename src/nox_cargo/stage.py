@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from nox_cargo.config import Config
 
 if TYPE_CHECKING:
+    from nox_cargo.cache.inputs import Inputs
     from nox_cargo.doctor import Probes, Row
     from nox_cargo.github.matrix import Facts
     from nox_cargo.project import Project
@@ -44,6 +45,14 @@ class Option:
     group: str = ""  # options with the same group exclude each other
     const: str | None = None  # with nargs="?": the value of the flag given without one
     default: str | None = None
+    # False: given, the stage always runs and its result is not recorded (`--fix`, `--push`).
+    cacheable: bool = True
+
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores it under."""
+        long = next((f for f in self.flags if f.startswith("--")), self.flags[0])
+        return long.lstrip("-").replace("-", "_")
 
     def add_to(self, parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
         if self.metavar is None:
@@ -110,6 +119,8 @@ class Stage:
     doctor: tuple[RowProvider, ...] = ()
     ci: CIMatrix | None = None
     in_pipeline: bool = True  # plain `nox` runs it
+    # What the result depends on and leaves behind; None: it always runs (see nox_cargo.cache).
+    inputs: Inputs | None = None
 
     def values(self, config: Config) -> list[str]:
         return list(self.param.values(config)) if self.param else [""]

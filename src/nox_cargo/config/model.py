@@ -594,6 +594,14 @@ class Config:
         ),
     )
     dist_dir: Path = field(default=Path("dist"), metadata=_doc("where artifacts are written"))
+    cache: bool | None = field(
+        default=None,
+        metadata=_doc(
+            "reuse a stage's recorded result while its inputs are unchanged; unset = on, except "
+            "that under CI only results this CI job recorded are reused (set true where the job "
+            "restores target/nox-cargo/cache/)"
+        ),
+    )
     lint: LintConfig = field(default_factory=LintConfig)
     test: TestConfig = field(default_factory=TestConfig)
     build: BuildConfig = field(default_factory=BuildConfig)

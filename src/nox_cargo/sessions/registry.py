@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import nox
 
 from nox_cargo.project import Project
-from nox_cargo.sessions.runner import parser_for, run_stage
+from nox_cargo.sessions.runner import Cached, parser_for, run_stage
 from nox_cargo.stage import Option, Stage, check_unique, find
 
 Define = Callable[[nox.Session], None]
@@ -67,6 +67,7 @@ def _body(project: Project, stage: Stage, value: str, others: Sequence[Option]) 
     """The session function of one value: parse its posargs, run the stage, report."""
     name = stage.session(value)
     argparser = parser_for(stage, project.config, value)
+    always_run = tuple(option.dest for option in stage.options if not option.cacheable)
 
     def body(session: nox.Session) -> None:
         run_stage(
@@ -76,6 +77,7 @@ def _body(project: Project, stage: Stage, value: str, others: Sequence[Option]) 
             argparser,
             project.root,
             others,
+            cached=Cached(stage.inputs, value, always_run) if stage.inputs else None,
         )
 
     body.__doc__ = stage.description(project.config, value)

@@ -8,22 +8,39 @@ as one paragraph with the fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import nox
 
 from nox_cargo.config import Config
-from nox_cargo.console import get_console
+from nox_cargo.console import Event, get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
 from nox_cargo.stage import Option, Stage
 
+if TYPE_CHECKING:
+    from nox_cargo.cache.inputs import Inputs
+    from nox_cargo.cache.runs import StageCache
+    from nox_cargo.cache.store import Entry
+
 Body = Callable[[Project, argparse.Namespace], object]
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A session whose result is cached: the stage's inputs, its value, the options that always
+    run (their `dest`)."""
+
+    inputs: Inputs
+    value: str
+    always_run: tuple[str, ...] = ()
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -69,6 +86,12 @@ def parser(session_name: str, description: str) -> ArgumentParser:
         "--debug",
         action="store_true",
         help=f"show the traceback of an unexpected error (also: {DEBUG_ENV}=1)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run even when the inputs are unchanged since a recorded run (-c cache=false: "
+        "neither reuse nor record)",
     )
     return p
 
@@ -163,42 +186,41 @@ def run_stage(
     argparser: ArgumentParser,
     root: Path | None = None,
     others: Sequence[Option] = (),
+    cached: Cached | None = None,
 ) -> None:
-    """Parse posargs, load the project, run `body`, and turn the outcome into nox's verdict."""
+    """Parse posargs, load the project, reuse a recorded result or run `body`, and turn the
+    outcome into nox's verdict."""
     console = get_console()
     started = time.monotonic()
-    try:
-        args, others_args = parse_posargs(argparser, session.posargs, others)
-    except _HelpShown:
+    args = _parsed(session, name, argparser, others)
+    if args is None:
         return  # argparse's help action has printed the text already
-    except UsageError as exc:
-        console.error(exc.message, exc.hint)
-        session.error(f"bad arguments for {name}")
-    if others_args:
-        console.info(
-            f"{name} leaves {' '.join(others_args)} to the session of this call they belong to"
-        )
     project: Project | None = None
+    cache: StageCache | None = None
+    events: list[Event] = []
+    replayed: Entry | None = None
     try:
         project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)
+        cache = _open_cache(project, name, cached, args)
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
-            body(project, args)
+            replayed = cache.lookup() if cache else None
+            if replayed is not None:
+                _replay(name, replayed)
+            else:
+                with console.recording() as events:
+                    try:
+                        body(project, args)
+                    finally:
+                        if cached is not None:
+                            _keep_cargo_warm(project)
     except Unavailable as exc:
-        strict = project.strict if project else bool(args.strict)
-        if strict:
-            console.error(
-                exc.message + " (not skipped: CI or --strict turns every skip into a failure)",
-                exc.hint,
-                title=name,
-            )
-            console.summary(f"❌ `{name}` failed: {exc.message}")
-            session.error(_headline(exc.message))
-        console.skip(exc.message, exc.hint)
-        console.summary(f"⏭️ `{name}` skipped: {exc.message} Fix: {exc.hint}")
-        # nox repeats the reason in its own line; the paragraph above already has all of it.
-        session.skip(_headline(exc.message))
+        if cache is not None:
+            cache.forget()
+        _skip_or_fail(session, name, exc, project.strict if project else bool(args.strict))
     except NoxCargoError as exc:
+        if cache is not None:
+            cache.record("failed", events, exc.message, exc.hint)
         console.error(exc.message, exc.hint, title=name)
         console.summary(f"❌ `{name}` failed: {exc.message.splitlines()[0]}")
         session.error(_headline(exc.message))
@@ -207,7 +229,88 @@ def run_stage(
         console.error(report.message, report.hint, title=name)
         console.summary(f"❌ `{name}` failed: nox-cargo hit a bug ({type(exc).__name__})")
         session.error(f"nox-cargo hit a bug ({type(exc).__name__})")
+    if replayed is not None:
+        _verdict_of(session, replayed)  # outside the try: nox's quit is an Exception too
+        return
+    if cache is not None:
+        cache.record("passed", events)
     console.summary(f"✅ `{name}` passed in {time.monotonic() - started:.1f}s")
+
+
+def _parsed(
+    session: nox.Session, name: str, argparser: ArgumentParser, others: Sequence[Option]
+) -> argparse.Namespace | None:
+    """The session's options (None after `--help`); a bad flag ends the session."""
+    console = get_console()
+    try:
+        args, others_args = parse_posargs(argparser, session.posargs, others)
+    except _HelpShown:
+        return None
+    except UsageError as exc:
+        console.error(exc.message, exc.hint)
+        session.error(f"bad arguments for {name}")
+    if others_args:
+        console.info(
+            f"{name} leaves {' '.join(others_args)} to the session of this call they belong to"
+        )
+    return args
+
+
+def _skip_or_fail(session: nox.Session, name: str, exc: Unavailable, strict: bool) -> NoReturn:
+    """What this machine cannot do: skipped here, a failure under CI or --strict."""
+    console = get_console()
+    if strict:
+        console.error(
+            exc.message + " (not skipped: CI or --strict turns every skip into a failure)",
+            exc.hint,
+            title=name,
+        )
+        console.summary(f"❌ `{name}` failed: {exc.message}")
+        session.error(_headline(exc.message))
+    console.skip(exc.message, exc.hint)
+    console.summary(f"⏭️ `{name}` skipped: {exc.message} Fix: {exc.hint}")
+    # nox repeats the reason in its own line; the paragraph above already has all of it.
+    session.skip(_headline(exc.message))
+
+
+def _open_cache(
+    project: Project, name: str, cached: Cached | None, args: argparse.Namespace
+) -> StageCache | None:
+    if cached is None:
+        return None
+    from nox_cargo.cache.runs import StageCache
+
+    return StageCache.open(
+        project, cached.inputs, name, cached.value, vars(args), cached.always_run
+    )
+
+
+def _keep_cargo_warm(project: Project) -> None:
+    from nox_cargo.cargo_warm import settle_mtimes
+
+    # A workspace that cannot be loaded: the body has said why.
+    with contextlib.suppress(NoxCargoError):
+        settle_mtimes(project.dist_dir, project.workspace.root, project.environ)
+
+
+def _replay(name: str, entry: Entry) -> None:
+    """A recorded result: its figures, then its verdict, marked as cached."""
+    console = get_console()
+    console.info(
+        f"cached: unchanged since {entry.since()} (ran {entry.seconds:.1f}s then; "
+        f'`nox -s "{name}" -- --fresh` runs it again)'
+    )
+    console.replay(entry.events)
+    if entry.verdict == "failed":
+        console.error(entry.message, entry.hint, title=name)
+        console.summary(f"❌ `{name}` failed (cached): {entry.message.splitlines()[0]}")
+        return
+    console.summary(f"✅ `{name}` passed (cached, unchanged since {entry.since()})")
+
+
+def _verdict_of(session: nox.Session, entry: Entry) -> None:
+    if entry.verdict == "failed":
+        session.error(f"cached: {_headline(entry.message)}")
 
 
 DEBUG_ENV = "NOX_CARGO_DEBUG"

@@ -1,0 +1,215 @@
+"""What a stage's result depends on (its declared `Inputs`), and the key computed from it.
+
+The key is one sha256 per component, so a miss can say what changed:
+
+- `stage`: the session, its options, nox-cargo's version;
+- `config`: the config values the stage reads (its `config` callable's canonical JSON);
+- `sources`: every source file of the workspace and Cargo.lock (`cache.sources`);
+- `toolchain`: `rustc -vV` of the project's compiler (run in the workspace, so
+  rust-toolchain.toml counts), the size and mtime of every rustc this machine has (an update or an
+  MSRV toolchain installed), the tools the stages pick up from PATH, and the environment cargo
+  reads (`RUSTFLAGS`, `CARGO_*`, `RUSTUP_TOOLCHAIN`, ...);
+- `upstream`: the sha256 of the files the stage reads from other stages (build manifests, which
+  carry their artifacts' sha256) and of other inputs outside the sources (Dockerfile, README);
+- `machine`: CPU model, cores, kernel, OS (bench: figures from another machine are not reused).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nox_cargo.cache.sources import FileHashes, listed_files, tree_digest
+from nox_cargo.errors import NoxCargoError
+
+if TYPE_CHECKING:
+    from nox_cargo.config import Config
+    from nox_cargo.project import Project
+
+PathsOf = Callable[["Project", str], Iterable[Path]]
+ConfigOf = Callable[["Config", str], object]
+
+# Tools a stage may pick up from PATH: a different one (or none) can change the verdict.
+TOOLS = ("cargo", "rustc", "rustup", "cargo-nextest", "cargo-zigbuild", "cross", "wasm-opt")
+# Environment variables cargo and rustc read, by prefix.
+CARGO_ENV_PREFIXES = ("CARGO_", "RUST", "CC", "CXX", "AR", "TARGET_", "SOURCE_DATE_EPOCH")
+CARGO_ENV_IGNORED = ("CARGO_MAKEFLAGS", "CARGO_TERM_")
+
+
+def no_paths(project: Project, value: str) -> Iterable[Path]:
+    return ()
+
+
+def no_config(config: Config, value: str) -> object:
+    return None
+
+
+def sections(*names: str) -> ConfigOf:
+    """The config values of the named top-level keys (`sections("lint")`)."""
+
+    def read(config: Config, value: str) -> object:
+        return {name: getattr(config, name) for name in names}
+
+    return read
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A stage's declared inputs and outputs; a stage without one always runs."""
+
+    config: ConfigOf = no_config
+    sources: bool = True  # the workspace's source tree and Cargo.lock
+    toolchain: bool = True
+    machine: bool = False
+    upstream: PathsOf = no_paths  # files read from other stages or from outside the sources
+    outputs: PathsOf = no_paths  # files the stage leaves; a missing or changed one means rerun
+
+
+def canonical(value: object) -> str:
+    """Stable JSON of config values: dataclasses, paths, tuples, dicts with sorted keys."""
+
+    def default(item: object) -> object:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+        if isinstance(item, Path):
+            return item.as_posix()
+        if isinstance(item, (set, frozenset)):
+            return sorted(item, key=str)
+        return repr(item)
+
+    return json.dumps(value, default=default, sort_keys=True, separators=(",", ":"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def args_of(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that shape a result (not --strict, -c (already in the config), --fresh)."""
+    return {k: v for k, v in namespace.items() if k not in ("strict", "config", "fresh")}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One digest per input component."""
+
+    components: Mapping[str, str]
+
+    @property
+    def digest(self) -> str:
+        return _sha(canonical(dict(self.components)))
+
+    def changed(self, recorded: Mapping[str, str]) -> list[str]:
+        names = set(self.components) | set(recorded)
+        return sorted(n for n in names if self.components.get(n) != recorded.get(n))
+
+
+def key(
+    inputs: Inputs,
+    project: Project,
+    session: str,
+    value: str,
+    options: Mapping[str, Any],
+    hashes: FileHashes,
+) -> Key:
+    from nox_cargo import __version__
+
+    parts = {"stage": _sha(canonical([session, args_of(options), __version__]))}
+    parts["config"] = _sha(canonical(inputs.config(project.config, value)))
+    workspace = project.workspace
+    if inputs.sources:
+        names = listed_files(workspace.root, (workspace.target_dir, project.dist_dir))
+        parts["sources"] = tree_digest(workspace.root, names, hashes)
+    if inputs.toolchain:
+        parts["toolchain"] = toolchain_fingerprint(workspace.root, project.environ)
+    upstream = [
+        (str(path), hashes.digest(path) if path.is_file() else "missing")
+        for path in inputs.upstream(project, value)
+    ]
+    if upstream:
+        parts["upstream"] = _sha(canonical(upstream))
+    if inputs.machine:
+        parts["machine"] = _sha(canonical(machine_fingerprint()))
+    return Key(parts)
+
+
+# -- the toolchain ------------------------------------------------------------------------------
+
+_TOOLCHAINS: dict[tuple[str, str], str] = {}
+
+
+def toolchain_fingerprint(workspace_root: Path, environ: Mapping[str, str]) -> str:
+    """The compiler and everything around it; `rustc -vV` runs once per workspace per process."""
+    relevant = {
+        k: v
+        for k, v in environ.items()
+        if k.startswith(CARGO_ENV_PREFIXES) and not k.startswith(CARGO_ENV_IGNORED)
+    }
+    path = environ.get("PATH")
+    tools = {tool: shutil.which(tool, path=path) or "" for tool in TOOLS}
+    memo = (str(workspace_root), canonical([relevant, tools]))
+    if memo not in _TOOLCHAINS:
+        _TOOLCHAINS[memo] = _sha(
+            canonical(
+                [_rustc_version(workspace_root, tools["rustc"]), relevant, tools, _stats(environ)]
+            )
+        )
+    return _TOOLCHAINS[memo]
+
+
+def forget_toolchains() -> None:
+    """After a stage installed a toolchain or a target (`rustup target add`)."""
+    _TOOLCHAINS.clear()
+
+
+def _rustc_version(workspace_root: Path, rustc: str) -> str:
+    if not rustc:
+        return "no rustc on PATH"
+    from nox_cargo.process import run
+
+    try:
+        done = run([rustc, "-vV"], cwd=workspace_root, capture=True, quiet=True, check=False)
+    except NoxCargoError:
+        return "rustc does not run"
+    return done.stdout if done.ok else f"rustc -vV failed: {done.stderr.strip()}"
+
+
+def _stats(environ: Mapping[str, str]) -> list[tuple[str, int, int]]:
+    """Size and mtime of every rustc here and of rustup's settings (the default toolchain)."""
+    home = Path(environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    paths = [home / "settings.toml", Path("/usr/bin/rustc"), Path("/usr/local/bin/rustc")]
+    toolchains = home / "toolchains"
+    if toolchains.is_dir():
+        for directory in sorted(toolchains.iterdir()):
+            paths += [directory / "bin" / "rustc", directory / "lib" / "rustlib" / "components"]
+    found = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+# -- the machine --------------------------------------------------------------------------------
+
+
+def machine_fingerprint() -> dict[str, str]:
+    from nox_cargo.bench.fingerprint import cpu_model
+
+    return {
+        "cpu": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "arch": platform.machine(),
+        "os": platform.system(),
+    }

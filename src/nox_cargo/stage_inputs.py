@@ -1,0 +1,166 @@
+"""What each stage of the pipeline reads and leaves behind: its `Inputs` for the stage cache.
+
+`pipeline.STAGES` names these in each declaration (`inputs=`); the runner does the rest (see
+nox_cargo.cache). A stage without `inputs` (checksums, verify, doctor, workflows: quick, or reading
+all of dist/) always runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from nox_cargo.cache.inputs import Inputs, sections
+from nox_cargo.config import Config
+from nox_cargo.project import Project
+
+
+def _target(config: Config, target_id: str) -> object:
+    return next((t for t in config.target_registry if t.id == target_id), None)
+
+
+def _listed(manifest: Path, key: str, dist_dir: Path) -> list[Path]:
+    """The manifest and the files it lists under `key` (each record's `path` or `name`, both
+    relative to the dist dir)."""
+    try:
+        records = json.loads(manifest.read_text(encoding="utf-8"))[key]
+        paths = [dist_dir / (r["path"] if "path" in r else r["name"]) for r in records]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [manifest]
+    return [manifest, *paths]
+
+
+def _build_manifest(project: Project, target_id: str) -> Path:
+    return project.dist_dir / target_id / "build-manifest.json"
+
+
+# -- build --------------------------------------------------------------------------------------
+
+
+def build_config(config: Config, target_id: str) -> object:
+    return {
+        "target": _target(config, target_id),
+        "build": config.build,
+        "binaries": config.binaries,
+        "dist": config.dist_dir,
+    }
+
+
+def build_outputs(project: Project, target_id: str) -> Iterable[Path]:
+    manifest = _build_manifest(project, target_id)
+    return _listed(manifest, "artifacts", project.dist_dir)
+
+
+BUILD = Inputs(config=build_config, outputs=build_outputs)
+LINT = Inputs(config=sections("lint", "workspace"))
+
+
+# -- test ---------------------------------------------------------------------------------------
+
+
+def test_outputs(project: Project, which: str) -> Iterable[Path]:
+    return [project.report_dir / f"junit-{which}.xml"]
+
+
+TEST = Inputs(config=sections("test", "workspace"), outputs=test_outputs)
+
+
+# -- wasm ---------------------------------------------------------------------------------------
+
+
+def wasm_upstream(project: Project, triple: str) -> Iterable[Path]:
+    smoke = project.config.wasm.smoke_input
+    return [project.base_dir / smoke] if smoke is not None else []
+
+
+def wasm_outputs(project: Project, triple: str) -> Iterable[Path]:
+    return [
+        project.report_dir / f"wasm-{triple}.json",
+        *(project.dist_dir / "wasm" / triple).glob("*.wasm"),
+    ]
+
+
+WASM = Inputs(
+    config=sections("wasm", "workspace", "binaries", "dist_dir"),
+    upstream=wasm_upstream,
+    outputs=wasm_outputs,
+)
+
+
+# -- bench --------------------------------------------------------------------------------------
+
+
+def bench_upstream(project: Project, value: str) -> Iterable[Path]:
+    from nox_cargo.bench.runner import bench_target
+
+    return [_build_manifest(project, bench_target(project.config))]
+
+
+def bench_outputs(project: Project, value: str) -> Iterable[Path]:
+    return sorted((project.report_dir / "bench").glob("*.*"))
+
+
+BENCH = Inputs(
+    config=sections("bench", "binaries", "targets", "build"),
+    sources=False,  # it measures the built binary (upstream), not the sources
+    machine=True,
+    upstream=bench_upstream,
+    outputs=bench_outputs,
+)
+
+
+# -- package ------------------------------------------------------------------------------------
+
+
+def package_config(config: Config, target_id: str) -> object:
+    return {"package": config.package, "target": _target(config, target_id)}
+
+
+def package_upstream(project: Project, target_id: str) -> Iterable[Path]:
+    root = project.workspace.root
+    files = [root / relative for relative in project.config.package.files]
+    return [_build_manifest(project, target_id), *files]
+
+
+def package_outputs(project: Project, target_id: str) -> Iterable[Path]:
+    manifest = project.dist_dir / target_id / "package-manifest.json"
+    return _listed(manifest, "archives", project.dist_dir)
+
+
+PACKAGE = Inputs(
+    config=package_config,
+    sources=False,  # the archive holds the build's bytes and the listed files (upstream)
+    toolchain=False,
+    upstream=package_upstream,
+    outputs=package_outputs,
+)
+
+
+# -- docker -------------------------------------------------------------------------------------
+
+
+def docker_config(config: Config, platform: str) -> object:
+    target_id = config.docker.platforms.get(platform, "")
+    return {"docker": config.docker, "target": _target(config, target_id)}
+
+
+def docker_upstream(project: Project, platform: str) -> Iterable[Path]:
+    target_id = project.config.docker.platforms.get(platform, "")
+    dockerfile = (project.base_dir / project.config.docker.dockerfile).resolve()
+    return [_build_manifest(project, target_id), dockerfile]
+
+
+def docker_outputs(project: Project, platform: str) -> Iterable[Path]:
+    from nox_cargo.docker.release import manifest_path
+
+    return [manifest_path(project.dist_dir, platform)]
+
+
+DOCKER = Inputs(
+    config=docker_config,
+    sources=False,
+    toolchain=False,
+    upstream=docker_upstream,
+    outputs=docker_outputs,
+)

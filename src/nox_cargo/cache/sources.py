@@ -3,9 +3,9 @@
 The files are those under the workspace root that git does not ignore (`git ls-files --cached
 --others --exclude-standard`; a walk that skips `target/` and hidden directories outside git),
 plus Cargo.lock whether ignored or not, minus the target and dist directories. Each file's sha256
-is remembered with its size, mtime and inode in `files.json` beside the cache entries, so a second
+is remembered with its size, mtime, inode and ctime in `files.json` beside the cache entries, so a second
 digest reads only files whose metadata changed. A remembered hash is trusted only when the file
-was already older than 2 s when it was hashed (a write within the same clock tick as the hash
+had not changed for 2 s when it was hashed (a write within the same clock tick as the hash
 could otherwise go unseen; git's "racy clean" rule).
 """
 
@@ -79,7 +79,7 @@ def _walk(root: Path) -> list[str]:
 
 
 class FileHashes:
-    """sha256 per file, remembered by (size, mtime, inode) in a JSON file."""
+    """sha256 per file, remembered by (size, mtime, inode, ctime) in a JSON file."""
 
     def __init__(self, memo_path: Path | None) -> None:
         self.memo_path = memo_path
@@ -92,11 +92,13 @@ class FileHashes:
         stat = path.stat()
         key = str(path)
         known = self.memo.get(key)
-        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-        if known is not None and known[:3] == signature and isinstance(known[4], str):
-            hashed_at = known[3]
-            if isinstance(hashed_at, int) and stat.st_mtime_ns + RACY_NS < hashed_at:
-                return known[4]
+        # ctime too: nox-cargo gives dist/ files a fixed mtime, and a replaced file may get the
+        # inode of the one it replaced.
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
+        if known is not None and known[:4] == signature and isinstance(known[5], str):
+            hashed_at = known[4]
+            if isinstance(hashed_at, int) and stat.st_ctime_ns + RACY_NS < hashed_at:
+                return known[5]
         digest = sha256_file(path)
         self.memo[key] = [*signature, time.time_ns(), digest]
         self.changed = True
@@ -117,7 +119,7 @@ def _read_memo(path: Path) -> dict[str, list[int | str]]:
     if not isinstance(data, dict):
         return {}
     return {
-        k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list) and len(v) == 5
+        k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list) and len(v) == 6
     }
 
 

@@ -7,11 +7,17 @@ import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console as RichConsole
-from rich.markup import escape
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+
+def escape(text: str) -> str:
+    """rich markup escaping; rich is imported on first output, not when nox starts."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _escape_data(text: str) -> str:
@@ -31,14 +37,23 @@ class Console:
         self.github = environ.get("GITHUB_ACTIONS") == "true"
         summary = environ.get("GITHUB_STEP_SUMMARY")
         self.summary_path = Path(summary) if summary else None
-        # file=None makes rich resolve sys.stdout at each write (pytest's capture swaps it).
-        self.rich = RichConsole(
-            file=file,  # type: ignore[arg-type]
-            highlight=False,
-            soft_wrap=True,
-            force_terminal=True if self.github else None,
-        )
+        self._file = file
+        self._rich: RichConsole | None = None
         self._recorded: list[Event] | None = None
+
+    @property
+    def rich(self) -> RichConsole:
+        if self._rich is None:
+            from rich.console import Console as RichConsole
+
+            # file=None makes rich resolve sys.stdout at each write (pytest's capture swaps it).
+            self._rich = RichConsole(
+                file=self._file,  # type: ignore[arg-type]
+                highlight=False,
+                soft_wrap=True,
+                force_terminal=True if self.github else None,
+            )
+        return self._rich
 
     # -- plain lines -------------------------------------------------------------------------
     def _raw(self, line: str) -> None:
@@ -100,6 +115,8 @@ class Console:
                 self._raw("::endgroup::")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        from rich.table import Table
+
         self._record("table", title, list(columns), [list(row) for row in rows])
         table = Table(title=title, title_justify="left", show_lines=False)
         for column in columns:

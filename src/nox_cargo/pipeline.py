@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nox_cargo import doctor
-from nox_cargo.bench.doctor_rows import bench_rows
-from nox_cargo.build.builder import target_rows
 from nox_cargo.config import Config
-from nox_cargo.docker.doctor_rows import docker_stage_rows
-from nox_cargo.github.matrix import docker_extras, msrv_extras, target_extras
-from nox_cargo.sessions import bench, build, cargo, docker, package, wasm, workflows
-from nox_cargo.sessions import doctor as doctor_session
-from nox_cargo.stage import CIMatrix, Option, Param, Stage
+from nox_cargo.sessions import bench, build, cargo, docker, package, wasm
+from nox_cargo.stage import CIMatrix, Option, Param, Stage, lazy
 from nox_cargo.stage_inputs import BENCH, BUILD, DOCKER, LINT, PACKAGE, TEST, WASM
-from nox_cargo.wasm.module import wasm_stage_rows
 
 
 def _target_ids(config: Config) -> list[str]:
@@ -34,9 +27,9 @@ STAGES: tuple[Stage, ...] = (
         options=(
             Option(("--fix",), "apply fixes (fmt, clippy) instead of checking", cacheable=False),
         ),
-        run=cargo.run_lint,
+        run=lazy("nox_cargo.sessions.cargo:run_lint"),
         inputs=LINT,
-        doctor=(doctor.rust_rows,),
+        doctor=(lazy("nox_cargo.doctor:rust_rows"),),
         ci=CIMatrix(),
     ),
     Stage(
@@ -44,10 +37,10 @@ STAGES: tuple[Stage, ...] = (
         summary="Run the workspace tests on the default toolchain and on the MSRV",
         param=Param.fixed("toolchain", cargo.TEST_DOCS),
         passthrough="passed to nextest / cargo test",
-        run=cargo.run_test,
+        run=lazy("nox_cargo.sessions.cargo:run_test"),
         inputs=TEST,
-        doctor=(doctor.msrv_rows,),
-        ci=CIMatrix(msrv_extras),
+        doctor=(lazy("nox_cargo.doctor:msrv_rows"),),
+        ci=CIMatrix(lazy("nox_cargo.github.matrix:msrv_extras")),
     ),
     Stage(
         name="build",
@@ -60,18 +53,18 @@ STAGES: tuple[Stage, ...] = (
                 cacheable=False,
             ),
         ),
-        run=build.run,
+        run=lazy("nox_cargo.sessions.build:run"),
         inputs=BUILD,
-        doctor=(target_rows,),
-        ci=CIMatrix(target_extras),
+        doctor=(lazy("nox_cargo.build.builder:target_rows"),),
+        ci=CIMatrix(lazy("nox_cargo.github.matrix:target_extras")),
     ),
     Stage(
         name="wasm",
         summary="Build the wasm module, gate its size and smoke-run it under wasmtime",
         param=Param("target", lambda config: config.wasm.targets, wasm.describe),
-        run=wasm.run,
+        run=lazy("nox_cargo.sessions.wasm:run"),
         inputs=WASM,
-        doctor=(doctor.wasm_rows, wasm_stage_rows),
+        doctor=(lazy("nox_cargo.doctor:wasm_rows"), lazy("nox_cargo.wasm.module:wasm_stage_rows")),
         ci=CIMatrix(),
     ),
     Stage(
@@ -100,35 +93,35 @@ STAGES: tuple[Stage, ...] = (
             ),
         ),
         requires=bench.requires,
-        run=bench.run,
+        run=lazy("nox_cargo.sessions.bench:run"),
         inputs=BENCH,
-        doctor=(bench_rows,),
+        doctor=(lazy("nox_cargo.bench.doctor_rows:bench_rows"),),
     ),
     Stage(
         name="package",
         summary="Archive a target's built binary with README, LICENSE, CHANGELOG and checksums",
         param=Param("target", _target_ids),
         requires=package.requires,
-        run=package.package,
+        run=lazy("nox_cargo.sessions.package:package"),
         inputs=PACKAGE,
     ),
     Stage(
         name="installers",
         summary="Write install.sh / install.ps1 that fetch this machine's archive and check "
         "SHA256SUMS.",
-        run=package.write_installers,
+        run=lazy("nox_cargo.sessions.package:write_installers"),
     ),
     Stage(
         name="checksums",
         summary="Rewrite dist/SHA256SUMS from every archive in dist/ (a release job's gathered "
         "files).",
-        run=package.write_checksums,
+        run=lazy("nox_cargo.sessions.package:write_checksums"),
     ),
     Stage(
         name="verify",
         summary="Re-hash dist/ against SHA256SUMS and sidecars, and check every archive's "
         "contents.",
-        run=package.verify_dist,
+        run=lazy("nox_cargo.sessions.package:verify_dist"),
     ),
     Stage(
         name="docker",
@@ -142,10 +135,13 @@ STAGES: tuple[Stage, ...] = (
             ),
         ),
         requires=docker.requires,
-        run=docker.run,
+        run=lazy("nox_cargo.sessions.docker:run"),
         inputs=DOCKER,
-        doctor=(doctor.docker_rows, docker_stage_rows),
-        ci=CIMatrix(docker_extras),
+        doctor=(
+            lazy("nox_cargo.doctor:docker_rows"),
+            lazy("nox_cargo.docker.doctor_rows:docker_stage_rows"),
+        ),
+        ci=CIMatrix(lazy("nox_cargo.github.matrix:docker_extras")),
     ),
     Stage(
         name="image",
@@ -157,13 +153,13 @@ STAGES: tuple[Stage, ...] = (
             ),
         ),
         requires=docker.image_requires,
-        run=docker.run_image,
+        run=lazy("nox_cargo.sessions.docker:run_image"),
     ),
     Stage(
         name="doctor",
         summary="Show what this machine has for each stage (toolchains, targets, Docker, wasm "
         "tools).",
-        run=doctor_session.show,
+        run=lazy("nox_cargo.sessions.doctor:show"),
         in_pipeline=False,
     ),
     Stage(
@@ -201,7 +197,7 @@ STAGES: tuple[Stage, ...] = (
             ),
             Option(("--actionlint",), "also run actionlint"),
         ),
-        run=workflows.run_workflows,
+        run=lazy("nox_cargo.sessions.workflows:run_workflows"),
         in_pipeline=False,
     ),
 )

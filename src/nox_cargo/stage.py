@@ -13,9 +13,10 @@ value) and `name` otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nox_cargo.config import Config
 
@@ -140,6 +141,22 @@ class Stage:
     def parent_description(self, config: Config) -> str:
         assert self.param is not None
         return f"{self.summary}: every {self.param.key} ({', '.join(self.values(config))})."
+
+
+def lazy(reference: str) -> Callable[..., Any]:
+    """`"package.module:function"`, imported when first called.
+
+    The table names bodies, doctor rows and CI extras this way, so that defining the sessions
+    (`nox -l`, and every nox start) imports no stage's machinery.
+    """
+    module, _, attribute = reference.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
+
+    call.__name__ = attribute
+    call.__qualname__ = reference
+    return call
 
 
 def find(stages: Iterable[Stage], name: str) -> Stage | None:

@@ -35,6 +35,13 @@ def _build_manifest(project: Project, target_id: str) -> Path:
     return project.dist_dir / target_id / "build-manifest.json"
 
 
+def _built(project: Project, target_id: str) -> list[Path]:
+    """A build's staged binaries (the manifest itself when it lists none or cannot be read): a
+    rebuild that produced the same bytes leaves the later stages cached."""
+    manifest = _build_manifest(project, target_id)
+    return _listed(manifest, "artifacts", project.dist_dir)[1:] or [manifest]
+
+
 # -- build --------------------------------------------------------------------------------------
 
 
@@ -92,9 +99,9 @@ WASM = Inputs(
 
 
 def bench_upstream(project: Project, value: str) -> Iterable[Path]:
-    from nox_cargo.bench.runner import bench_target
+    from nox_cargo.bench.target import bench_target
 
-    return [_build_manifest(project, bench_target(project.config))]
+    return _built(project, bench_target(project.config))
 
 
 def bench_outputs(project: Project, value: str) -> Iterable[Path]:
@@ -120,7 +127,7 @@ def package_config(config: Config, target_id: str) -> object:
 def package_upstream(project: Project, target_id: str) -> Iterable[Path]:
     root = project.workspace.root
     files = [root / relative for relative in project.config.package.files]
-    return [_build_manifest(project, target_id), *files]
+    return [*_built(project, target_id), *files]
 
 
 def package_outputs(project: Project, target_id: str) -> Iterable[Path]:
@@ -148,7 +155,7 @@ def docker_config(config: Config, platform: str) -> object:
 def docker_upstream(project: Project, platform: str) -> Iterable[Path]:
     target_id = project.config.docker.platforms.get(platform, "")
     dockerfile = (project.base_dir / project.config.docker.dockerfile).resolve()
-    return [_build_manifest(project, target_id), dockerfile]
+    return [*_built(project, target_id), dockerfile]
 
 
 def docker_outputs(project: Project, platform: str) -> Iterable[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nox_cargo.bench.runner import bench_target
+from nox_cargo.bench.target import bench_target
 from nox_cargo.doctor import Probes, Row
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.manifest import BuildManifest

@@ -43,11 +43,12 @@ from nox_cargo.bench.measure import (
     measure_throughput,
 )
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
+from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.targets import host_triple_guess
-from nox_cargo.config import BenchCase, BenchConfig, Config
+from nox_cargo.config import BenchCase, BenchConfig
 from nox_cargo.console import get_console
-from nox_cargo.errors import ConfigError, NoxCargoError, UsageError
+from nox_cargo.errors import NoxCargoError, UsageError
 from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.project import Project
@@ -58,23 +59,6 @@ class BenchRegression(NoxCargoError):
 
 
 # -- which target, binary and cases ------------------------------------------------------------
-
-
-def bench_target(config: Config, host: str | None = None) -> str:
-    """`bench.target`, else the first registry target whose triple is the host triple."""
-    if config.bench.target:
-        return config.bench.target
-    host = host or host_triple_guess()
-    for target in config.target_registry:
-        if target.triple == host:
-            return target.id
-    raise ConfigError(
-        f"No target of the registry builds for this host ({host}), so `bench` does not know "
-        "which build to measure.",
-        f'set `bench.target` to a target id, or add a `targets` entry with triple = "{host}" '
-        "(`[[tool.nox-cargo.targets]]` in pyproject.toml or "
-        "`[[workspace.metadata.nox-cargo.targets]]` in Cargo.toml).",
-    )
 
 
 def runtime_host(project: Project) -> str:

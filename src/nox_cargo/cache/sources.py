@@ -3,10 +3,10 @@
 The files are those under the workspace root that git does not ignore (`git ls-files --cached
 --others --exclude-standard`; a walk that skips `target/` and hidden directories outside git),
 plus Cargo.lock whether ignored or not, minus the target and dist directories. Each file's sha256
-is remembered with its size, mtime, inode and ctime in `files.json` beside the cache entries, so a second
-digest reads only files whose metadata changed. A remembered hash is trusted only when the file
-had not changed for 2 s when it was hashed (a write within the same clock tick as the hash
-could otherwise go unseen; git's "racy clean" rule).
+is remembered with its size, mtime, inode and ctime in `files.json` beside the cache entries,
+so a second digest reads only files whose metadata changed. A remembered hash is trusted only
+when the file had not changed for 2 s when it was hashed (a write within the same clock tick as
+the hash could otherwise go unseen; git's "racy clean" rule).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.manifest import sha256_file
-from nox_cargo.process import run
 
 RACY_NS = 2_000_000_000
 _SKIP_DIRS = {"target", ".git", "node_modules", "__pycache__"}
@@ -54,6 +53,8 @@ def _is_within(path: Path, directory: Path) -> bool:
 
 
 def _git_files(root: Path) -> list[str] | None:
+    from nox_cargo.process import run
+
     try:
         done = run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],

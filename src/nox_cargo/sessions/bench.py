@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from nox_cargo.bench.runner import bench_target, run_bench
+from nox_cargo.bench.target import bench_target
 from nox_cargo.config import Config
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.project import Project
@@ -13,6 +14,13 @@ from nox_cargo.project import Project
 
 def _path(project: Project, value: Path | None) -> Path | None:
     return project.root / value if value is not None else None
+
+
+def run_bench(project: Project, **options: Any) -> object:
+    """The bench runner, imported when a bench runs (not when nox defines the sessions)."""
+    from nox_cargo.bench.runner import run_bench as run_it
+
+    return run_it(project, **options)
 
 
 def run(project: Project, args: argparse.Namespace, value: str = "") -> object:

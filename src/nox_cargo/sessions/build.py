@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from nox_cargo.build import builder, targets
+from nox_cargo.build import targets
 from nox_cargo.config import Config
 from nox_cargo.project import Project
 
@@ -19,4 +19,6 @@ def describe(config: Config, target_id: str) -> str:
 
 
 def run(project: Project, args: argparse.Namespace, target_id: str) -> object:
+    from nox_cargo.build import builder
+
     return builder.build_target(project, target_id, dry_run=args.dry_run)

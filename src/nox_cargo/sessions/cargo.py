@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from nox_cargo import cargo_test, lint
 from nox_cargo.project import Project
 
 LINT_DOCS = {
@@ -19,8 +18,12 @@ TEST_DOCS = {
 
 
 def run_lint(project: Project, args: argparse.Namespace, step: str) -> None:
+    from nox_cargo import lint
+
     lint.run_step(project, step, args.fix)
 
 
 def run_test(project: Project, args: argparse.Namespace, which: str) -> None:
+    from nox_cargo import cargo_test
+
     cargo_test.run_tests(project, which, args.passthrough)

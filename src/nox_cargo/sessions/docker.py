@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 
 from nox_cargo.config import Config
-from nox_cargo.docker.index import build_index
-from nox_cargo.docker.release import build_platform
 from nox_cargo.project import Project
 
 
@@ -16,6 +14,8 @@ def requires(config: Config, platform: str) -> list[tuple[str, str]]:
 
 
 def run(project: Project, args: argparse.Namespace, platform: str) -> object:
+    from nox_cargo.docker.release import build_platform
+
     return build_platform(project, platform, args.push)
 
 
@@ -24,4 +24,6 @@ def image_requires(config: Config, value: str) -> list[tuple[str, str]]:
 
 
 def run_image(project: Project, args: argparse.Namespace, value: str = "") -> object:
+    from nox_cargo.docker.index import build_index
+
     return build_index(project, args.push)

@@ -8,12 +8,12 @@ from pathlib import Path
 from nox_cargo.config import Config
 from nox_cargo.console import get_console
 from nox_cargo.fsutil import locked
-from nox_cargo.packaging import checksums, installers, pending, release
-from nox_cargo.packaging.verify import Limits, VerificationFailed, verify
 from nox_cargo.project import Project
 
 
 def package(project: Project, args: argparse.Namespace, target_id: str) -> None:
+    from nox_cargo.packaging import release
+
     console = get_console()
     done = release.package_target(project, target_id)
     console.table(
@@ -28,6 +28,8 @@ def package(project: Project, args: argparse.Namespace, target_id: str) -> None:
 
 
 def write_checksums(project: Project, args: argparse.Namespace, value: str = "") -> None:
+    from nox_cargo.packaging import checksums
+
     dist_dir = project.dist_dir
     with locked(dist_dir):
         path, digests = checksums.write_sums(dist_dir)
@@ -38,6 +40,8 @@ def write_checksums(project: Project, args: argparse.Namespace, value: str = "")
 
 
 def write_installers(project: Project, args: argparse.Namespace, value: str = "") -> None:
+    from nox_cargo.packaging import checksums, installers, release
+
     dist_dir = project.dist_dir
     binary = next(iter(project.workspace.release_binaries(project.config.binaries)))
     package = project.workspace.binaries()[binary]
@@ -61,6 +65,9 @@ def extra_file_names(project: Project) -> tuple[str, ...]:
 
 
 def verify_dist(project: Project, args: argparse.Namespace, value: str = "") -> None:
+    from nox_cargo.packaging import pending
+    from nox_cargo.packaging.verify import Limits, VerificationFailed, verify
+
     console = get_console()
     dist_dir = project.dist_dir
     with locked(dist_dir):

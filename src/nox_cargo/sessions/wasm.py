@@ -6,7 +6,6 @@ import argparse
 
 from nox_cargo.config import Config
 from nox_cargo.project import Project
-from nox_cargo.wasm import module
 
 
 def describe(config: Config, triple: str) -> str:
@@ -14,4 +13,6 @@ def describe(config: Config, triple: str) -> str:
 
 
 def run(project: Project, args: argparse.Namespace, triple: str) -> object:
+    from nox_cargo.wasm import module
+
     return module.run_wasm(project, triple)

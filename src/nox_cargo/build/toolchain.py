@@ -140,11 +140,42 @@ def candidate_rustcs(environ: Mapping[str, str]) -> Iterable[tuple[Path, str, st
             yield path, f"system:{system}", "system", None
 
 
+# discover()'s answers in this process, by what they depend on (see _discovery_key).
+_DISCOVERED: dict[tuple[object, ...], list[Toolchain]] = {}
+
+
+def _discovery_key(
+    candidates: list[tuple[Path, str, str, str | None]],
+) -> tuple[object, ...]:
+    """Each candidate rustc's identity and its rustlib dir's mtime (a `rustup target add` adds
+    a directory there): a nox run probes each toolchain once, and again only after a change."""
+    parts: list[object] = []
+    for rustc, name, _, _ in candidates:
+        stamps = []
+        for path in (rustc, rustc.parent.parent / "lib" / "rustlib"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps.append((stat.st_mtime_ns, stat.st_ino))
+        parts.append((str(rustc), name, tuple(stamps)))
+    return tuple(parts)
+
+
 def discover(environ: Mapping[str, str] | None = None) -> list[Toolchain]:
-    """Every distinct toolchain on this machine (by sysroot), newest first."""
+    """Every distinct toolchain on this machine (by sysroot), newest first (probed once per
+    process while nothing changes)."""
     env = os.environ if environ is None else environ
+    candidates = list(candidate_rustcs(env))
+    key = _discovery_key(candidates)
+    if key not in _DISCOVERED:
+        _DISCOVERED[key] = _probe_all(candidates)
+    return list(_DISCOVERED[key])
+
+
+def _probe_all(candidates: list[tuple[Path, str, str, str | None]]) -> list[Toolchain]:
     found: dict[Path, Toolchain] = {}
-    for rustc, name, source, rustup_name in candidate_rustcs(env):
+    for rustc, name, source, rustup_name in candidates:
         try:
             toolchain = probe(rustc, name, source, rustup_name)
         except NoxCargoError:

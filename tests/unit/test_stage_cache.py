@@ -1,0 +1,333 @@
+"""The stage cache: which input changes re-run a stage, which never do, and how results replay."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import nox
+import pytest
+
+from nox_cargo.cache import inputs as cache_inputs
+from nox_cargo.cache import runs, sources, store
+from nox_cargo.cache.inputs import Inputs, Key, key, sections
+from nox_cargo.cache.sources import FileHashes
+from nox_cargo.errors import NoxCargoError, Unavailable
+from nox_cargo.project import Project
+from nox_cargo.sessions.runner import Cached, parser, run_stage
+from nox_cargo.workspace import Workspace
+
+LINT = Inputs(config=sections("lint", "workspace"))
+
+
+class World:
+    """A project dir with a workspace `ws/`, a fake rustc, and git answering or not."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.ws = root / "ws"
+        self.rustc = "rustc 1.95.0 (59807616e 2026-04-14)\nhost: x86_64-unknown-linux-gnu\n"
+        self.git: list[str] | None = None  # None: not a git checkout (the walk lists files)
+        self.environ = {"PATH": os.environ.get("PATH", "")}
+        (self.ws / "crates" / "a" / "src").mkdir(parents=True)
+        (root / "pyproject.toml").write_text('[tool.nox-cargo]\nworkspace = "ws"\n')
+        (self.ws / "Cargo.toml").write_text('[workspace]\nmembers = ["crates/a"]\n')
+        (self.ws / "Cargo.lock").write_text("version = 3\n")
+        (self.ws / "crates" / "a" / "src" / "lib.rs").write_text("pub fn a() -> u8 { 1 }\n")
+        (self.ws / "target" / "debug").mkdir(parents=True)
+        (root / "README.md").write_text("the repository's own readme\n")
+        workspace = Workspace(root=self.ws, target_dir=self.ws / "target", members=(), metadata={})
+        monkeypatch.setattr("nox_cargo.project._workspace_at", lambda path: workspace)
+        monkeypatch.setattr(cache_inputs, "_rustc_version", lambda root, rustc: self.rustc)
+        monkeypatch.setattr(sources, "_git_files", lambda root: self.git)
+        cache_inputs.forget_toolchains()
+        runs.reset()
+
+    def project(self, *overrides: str, environ: dict[str, str] | None = None) -> Project:
+        return Project.load(self.root, environ or self.environ, overrides)
+
+    def key(self, project: Project | None = None, spec: Inputs = LINT, **options: Any) -> Key:
+        cache_inputs.forget_toolchains()
+        hashes = FileHashes(None)
+        return key(spec, project or self.project(), "lint(step=clippy)", "clippy", options, hashes)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    yield World(tmp_path, monkeypatch)
+    cache_inputs.forget_toolchains()
+    runs.reset()
+
+
+def later(path: Path, text: str) -> None:
+    path.write_text(text)
+    stamp = time.time() + 5  # a different mtime even on a coarse clock
+    os.utime(path, (stamp, stamp))
+
+
+def test_the_same_inputs_give_the_same_key(world: World) -> None:
+    assert world.key().digest == world.key().digest
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_a_source_change_reruns(world: World, git: bool) -> None:
+    world.git = ["Cargo.toml", "crates/a/src/lib.rs"] if git else None
+    before = world.key()
+    later(world.ws / "crates" / "a" / "src" / "lib.rs", "pub fn a() -> u8 { 2 }\n")
+    assert world.key().changed(before.components) == ["sources"]
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_a_cargo_lock_change_reruns_even_when_git_ignores_it(world: World, git: bool) -> None:
+    world.git = ["Cargo.toml", "crates/a/src/lib.rs"] if git else None  # Cargo.lock ignored
+    before = world.key()
+    later(world.ws / "Cargo.lock", "version = 4\n")
+    assert world.key().changed(before.components) == ["sources"]
+
+
+def test_a_new_source_file_reruns(world: World) -> None:
+    before = world.key()
+    (world.ws / "crates" / "a" / "src" / "extra.rs").write_text("")
+    assert world.key().changed(before.components) == ["sources"]
+
+
+def test_a_config_value_the_stage_reads_reruns_it(world: World) -> None:
+    before = world.key()
+    after = world.key(world.project("lint.clippy-deny-warnings=false"))
+    assert after.changed(before.components) == ["config"]
+
+
+def test_a_config_value_of_another_stage_does_not(world: World) -> None:
+    before = world.key()
+    assert world.key(world.project("bench.warmup=9")).changed(before.components) == []
+
+
+def test_a_toolchain_change_reruns(world: World) -> None:
+    before = world.key()
+    world.rustc = world.rustc.replace("1.95.0", "1.96.0")
+    assert world.key().changed(before.components) == ["toolchain"]
+
+
+def test_rustflags_in_the_environment_rerun(world: World) -> None:
+    before = world.key()
+    project = world.project(environ={**world.environ, "RUSTFLAGS": "-C target-cpu=native"})
+    assert world.key(project).changed(before.components) == ["toolchain"]
+
+
+def test_an_option_of_the_session_reruns(world: World) -> None:
+    before = world.key()
+    assert world.key(passthrough=["--no-fail-fast"]).changed(before.components) == ["stage"]
+    assert world.key(strict=True, fresh=True).changed(before.components) == []
+
+
+@pytest.mark.parametrize(
+    "unrelated",
+    [
+        "README.md",  # the repository's, outside the workspace
+        "ws/target/debug/libjunk.rlib",  # cargo's own output
+        "ws/dist/x86_64-gnu/weft",  # nox-cargo's output inside the workspace
+        "ws/notes.txt",  # ignored by git (not listed by git ls-files)
+    ],
+)
+def test_an_unrelated_file_never_reruns(world: World, unrelated: str) -> None:
+    world.git = ["Cargo.toml", "crates/a/src/lib.rs"]
+    project = world.project("dist-dir=ws/dist")
+    before = world.key(project)
+    path = world.root / unrelated
+    path.parent.mkdir(parents=True, exist_ok=True)
+    later(path, "changed\n")
+    assert world.key(project).changed(before.components) == []
+
+
+def test_upstream_files_and_the_machine_are_inputs_when_declared(world: World) -> None:
+    manifest = world.root / "dist" / "x" / "weft"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_bytes(b"binary 1")
+    spec = Inputs(sources=False, machine=True, upstream=lambda project, value: [manifest])
+    before = world.key(spec=spec)
+    assert {"upstream", "machine"} <= set(before.components)
+    assert "sources" not in before.components
+    later(manifest, "binary 2")
+    assert world.key(spec=spec).changed(before.components) == ["upstream"]
+
+
+def test_a_remembered_hash_is_not_trusted_for_a_file_changed_just_before(tmp_path: Path) -> None:
+    path = tmp_path / "lib.rs"
+    path.write_text("one\n")
+    memo = tmp_path / "files.json"
+    hashes = FileHashes(memo)
+    first = hashes.digest(path)
+    hashes.save()
+    # Same size and (forced) same mtime: only the racy-clean rule can catch the new content.
+    stat = path.stat()
+    path.write_text("two\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert FileHashes(memo).digest(path) != first
+
+
+# -- the runner: reuse, verdicts, outputs, corrupt entries ------------------------------------
+
+
+class Quit(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class FakeSession:
+    def __init__(self, posargs: list[str]) -> None:
+        self.posargs = posargs
+
+    def error(self, message: str) -> NoReturn:
+        raise Quit("error", message)
+
+    def skip(self, message: str) -> NoReturn:
+        raise Quit("skip", message)
+
+
+class Body:
+    def __init__(self, outcome: Exception | None = None, output: Path | None = None) -> None:
+        self.calls = 0
+        self.outcome = outcome
+        self.output = output
+
+    def __call__(self, project: Project, args: argparse.Namespace) -> None:
+        from nox_cargo.console import get_console
+
+        self.calls += 1
+        if self.output is not None:
+            self.output.write_text("built\n")
+        get_console().table("figures", ["case", "median"], [["startup", "1.0 ms"]])
+        if self.outcome is not None:
+            raise self.outcome
+
+
+def session_run(
+    world: World, body: Body, posargs: list[str] | None = None, spec: Inputs = LINT
+) -> str:
+    """'passed', or the kind of Quit."""
+    argparser = parser("lint(step=clippy)", "demo")
+    argparser.add_argument("--fix", action="store_true")
+    session = cast(nox.Session, FakeSession(posargs or []))
+    cached = Cached(spec, "clippy", ("fix",))
+    try:
+        run_stage(session, "lint(step=clippy)", body, argparser, world.root, (), cached)
+    except Quit as exc:
+        return exc.kind
+    return "passed"
+
+
+@pytest.fixture
+def local(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CI", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "NOX_CARGO_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("local")
+def test_a_pass_is_reused_with_its_figures(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.environ = dict(os.environ)
+    body = Body()
+    assert session_run(world, body) == "passed"
+    capsys.readouterr()
+    assert session_run(world, body) == "passed"
+    shown = capsys.readouterr().out
+    assert body.calls == 1
+    assert "cached: unchanged since" in shown
+    assert "startup" in shown  # the recorded table, shown again
+    later(world.ws / "crates" / "a" / "src" / "lib.rs", "pub fn a() -> u8 { 3 }\n")
+    runs.reset()
+    assert session_run(world, body) == "passed"
+    assert body.calls == 2
+    assert "sources changed" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("local")
+def test_a_failure_is_reused_as_a_failure(world: World) -> None:
+    world.environ = dict(os.environ)
+    body = Body(NoxCargoError("clippy found 2 warnings", "fix them"))
+    assert session_run(world, body) == "error"
+    assert session_run(world, body) == "error"
+    assert body.calls == 1
+
+
+@pytest.mark.usefixtures("local")
+def test_a_skip_is_never_recorded(world: World) -> None:
+    world.environ = dict(os.environ)
+    body = Body(Unavailable("no std here", "rustup target add it"))
+    assert session_run(world, body) == "skip"
+    assert session_run(world, body) == "skip"
+    assert body.calls == 2
+
+
+@pytest.mark.usefixtures("local")
+@pytest.mark.parametrize("how", [["--fresh"], ["-c", "cache=false"], ["--fix"]])
+def test_fresh_cache_false_and_fix_run(world: World, how: list[str]) -> None:
+    world.environ = dict(os.environ)
+    body = Body()
+    session_run(world, body)
+    assert session_run(world, body, how) == "passed"
+    assert body.calls == 2
+
+
+@pytest.mark.usefixtures("local")
+def test_a_changed_or_missing_output_reruns(world: World) -> None:
+    world.environ = dict(os.environ)
+    output = world.root / "out.bin"
+    spec = Inputs(config=sections("lint"), outputs=lambda project, value: [output])
+    body = Body(output=output)
+    session_run(world, body, spec=spec)
+    output.write_text("tampered\n")
+    session_run(world, body, spec=spec)
+    assert body.calls == 2
+    output.unlink()
+    session_run(world, body, spec=spec)
+    assert body.calls == 3
+    session_run(world, body, spec=spec)
+    assert body.calls == 3
+
+
+@pytest.mark.usefixtures("local")
+def test_a_corrupt_entry_is_ignored_with_a_note(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.environ = dict(os.environ)
+    body = Body()
+    session_run(world, body)
+    entry = store.entry_path(
+        store.cache_dir(world.ws / "target" / "nox-cargo"), "lint(step=clippy)"
+    )
+    entry.write_text('{"schema_version": 1, "session": ')
+    capsys.readouterr()
+    assert session_run(world, body) == "passed"
+    assert body.calls == 2
+    assert "ignoring an unreadable entry" in capsys.readouterr().out
+    assert json.loads(entry.read_text())["verdict"] == "passed"  # replaced by the new run
+
+
+def test_under_ci_only_this_jobs_entries_or_a_restored_cache_are_trusted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = {"CI": "true", "GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "lint"}
+    for name, value in job.items():
+        monkeypatch.setenv(name, value)
+    world.environ = dict(os.environ)
+    body = Body()
+    session_run(world, body)
+    session_run(world, body)
+    assert body.calls == 1  # recorded by this job
+    monkeypatch.setenv("GITHUB_RUN_ID", "8")
+    world.environ = dict(os.environ)
+    session_run(world, body)
+    assert body.calls == 2  # a leftover of another run: not a result
+    monkeypatch.setenv("GITHUB_RUN_ID", "9")
+    monkeypatch.setenv("NOX_CARGO_CACHE", "true")  # the job restored the cache dir
+    world.environ = dict(os.environ)
+    session_run(world, body)
+    assert body.calls == 2

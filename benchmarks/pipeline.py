@@ -95,8 +95,9 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def sessions_of(output: str) -> tuple[list[str], list[str]]:
-    """(sessions that ran, sessions whose recorded result was reused) in a nox log."""
+def sessions_of(output: str) -> tuple[list[str], list[str], list[str]]:
+    """(sessions that did their work, sessions whose recorded result was reused, sessions
+    skipped) in a nox log; the no-op parents (`lint`, `build`) are left out."""
     ran, cached = [], []
     current = None
     for line in output.splitlines():
@@ -106,7 +107,10 @@ def sessions_of(output: str) -> tuple[list[str], list[str]]:
             ran.append(current)
         elif current and "cached: unchanged since" in line:
             cached.append(current)
-    return [s for s in ran if s not in cached], cached
+    skipped = re.findall(r"^nox > \* (\S+): skipped", output, flags=re.MULTILINE)
+    parents = {s for s in ran if "(" not in s and any(o.startswith(s + "(") for o in ran)}
+    worked = [s for s in ran if s not in cached and s not in skipped and s not in parents]
+    return worked, cached, skipped
 
 
 def median(values: Sequence[float]) -> float:
@@ -162,19 +166,22 @@ def main() -> int:
         nox = [sys.executable, "-m", "nox", "-f", str(root / "noxfile.py")]
         first = timed(nox, root, env)
         second = timed(nox, root, env)
-        ran, cached = sessions_of(second.output)
+        ran, cached, skipped = sessions_of(second.output)
         for label, done in (("first run: ", first), ("second run:", second)):
             print(
                 f"plain nox, {label} {done.wall:7.1f} s wall, {done.cpu:6.1f} s cpu "
                 f"(exit {done.code})"
             )
-        print(f"  second run: {len(cached)} sessions reused, ran again: {', '.join(ran) or 'none'}")
+        print(
+            f"  second run: {len(cached)} sessions reused, {len(skipped)} skipped (this machine "
+            f"cannot), ran again: {', '.join(ran) or 'none'}"
+        )
 
         path, old, new = ONE_LINE
         source = root / "weft" / path
         source.write_text(source.read_text().replace(old, new, 1))
         third = timed(nox, root, env)
-        ran, cached = sessions_of(third.output)
+        ran, cached, skipped = sessions_of(third.output)
         print(f"\none line of weft-core changed: {third.wall:.1f} s wall (exit {third.code})")
         print(f"  ran again: {', '.join(ran)}")
         print(f"  reused:    {', '.join(cached)}")

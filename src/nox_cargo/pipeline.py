@@ -12,7 +12,19 @@ from pathlib import Path
 from nox_cargo.config import Config
 from nox_cargo.sessions import bench, build, cargo, docker, package, wasm
 from nox_cargo.stage import CIMatrix, Option, Param, Stage, lazy
-from nox_cargo.stage_inputs import BENCH, BUILD, DOCKER, LINT, PACKAGE, TEST, WASM
+from nox_cargo.stage_inputs import (
+    BENCH,
+    BUILD,
+    CHECKSUMS,
+    DOCKER,
+    IMAGE,
+    INSTALLERS,
+    LINT,
+    PACKAGE,
+    TEST,
+    VERIFY,
+    WASM,
+)
 
 
 def _target_ids(config: Config) -> list[str]:
@@ -110,18 +122,21 @@ STAGES: tuple[Stage, ...] = (
         summary="Write install.sh / install.ps1 that fetch this machine's archive and check "
         "SHA256SUMS.",
         run=lazy("nox_cargo.sessions.package:write_installers"),
+        inputs=INSTALLERS,
     ),
     Stage(
         name="checksums",
         summary="Rewrite dist/SHA256SUMS from every archive in dist/ (a release job's gathered "
         "files).",
         run=lazy("nox_cargo.sessions.package:write_checksums"),
+        inputs=CHECKSUMS,
     ),
     Stage(
         name="verify",
         summary="Re-hash dist/ against SHA256SUMS and sidecars, and check every archive's "
         "contents.",
         run=lazy("nox_cargo.sessions.package:verify_dist"),
+        inputs=VERIFY,
     ),
     Stage(
         name="docker",
@@ -150,10 +165,12 @@ STAGES: tuple[Stage, ...] = (
             Option(
                 ("--push",),
                 "after every check passes, push the index with skopeo to each `docker.tags` tag",
+                cacheable=False,
             ),
         ),
         requires=docker.image_requires,
         run=lazy("nox_cargo.sessions.docker:run_image"),
+        inputs=IMAGE,
     ),
     Stage(
         name="doctor",

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from nox_cargo.cache.inputs import Inputs, sections
+from nox_cargo.cache.inputs import Inputs, PathsOf, sections
 from nox_cargo.config import Config
 from nox_cargo.project import Project
 
@@ -125,9 +125,16 @@ def package_config(config: Config, target_id: str) -> object:
 
 
 def package_upstream(project: Project, target_id: str) -> Iterable[Path]:
-    root = project.workspace.root
-    files = [root / relative for relative in project.config.package.files]
-    return [*_built(project, target_id), *files]
+    """The build's binaries, the files archived beside them, and what the SBOM is resolved from
+    (`cargo metadata`: Cargo.lock and every member's Cargo.toml)."""
+    workspace = project.workspace
+    files = [workspace.root / relative for relative in project.config.package.files]
+    manifests = [
+        workspace.manifest,
+        workspace.lockfile,
+        *(m.manifest_path for m in workspace.members),
+    ]
+    return [*_built(project, target_id), *files, *manifests]
 
 
 def package_outputs(project: Project, target_id: str) -> Iterable[Path]:
@@ -137,7 +144,7 @@ def package_outputs(project: Project, target_id: str) -> Iterable[Path]:
 
 PACKAGE = Inputs(
     config=package_config,
-    sources=False,  # the archive holds the build's bytes and the listed files (upstream)
+    sources=False,  # the archive holds the build's bytes and the files listed (upstream)
     toolchain=False,
     upstream=package_upstream,
     outputs=package_outputs,
@@ -170,4 +177,63 @@ DOCKER = Inputs(
     toolchain=False,
     upstream=docker_upstream,
     outputs=docker_outputs,
+)
+
+
+# -- the release files in dist/: installers, checksums, verify, image ---------------------------
+
+
+def release_files(*excluded: str) -> PathsOf:
+    """The files of dist/ a release is made of (top-level files and each target's manifests),
+    but the named ones (what the stage itself writes)."""
+
+    def files(project: Project, value: str) -> Iterable[Path]:
+        dist = project.dist_dir
+        if not dist.is_dir():
+            return []
+        found = [p for p in dist.iterdir() if p.is_file()]
+        found += dist.glob("*/build-manifest.json")
+        found += dist.glob("*/package-manifest.json")
+        return sorted(
+            p
+            for p in found
+            if p.name not in excluded and not p.name.startswith(".") and p.suffix != ".tmp"
+        )
+
+    return files
+
+
+def _in_dist(*names: str) -> PathsOf:
+    return lambda project, value: [project.dist_dir / name for name in names]
+
+
+INSTALLERS = Inputs(
+    config=sections("package", "binaries"),
+    sources=False,
+    toolchain=False,
+    upstream=release_files("install.sh", "install.ps1", "SHA256SUMS"),
+    outputs=_in_dist("install.sh", "install.ps1"),
+)
+CHECKSUMS = Inputs(
+    sources=False,
+    toolchain=False,
+    upstream=release_files("SHA256SUMS"),
+    outputs=_in_dist("SHA256SUMS"),
+)
+VERIFY = Inputs(
+    config=sections("package"), sources=False, toolchain=False, upstream=release_files()
+)
+
+
+def image_outputs(project: Project, value: str) -> Iterable[Path]:
+    docker = project.dist_dir / "docker"
+    return [docker / "image-index.json", *sorted((docker / "oci").rglob("*"))]
+
+
+IMAGE = Inputs(
+    config=sections("docker", "package", "binaries"),
+    sources=False,
+    toolchain=False,
+    upstream=release_files("IMAGE-DIGEST", "SHA256SUMS", "install.sh", "install.ps1"),
+    outputs=image_outputs,
 )

@@ -16,6 +16,7 @@ The key is one sha256 per component, so a miss can say what changed:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -119,6 +120,7 @@ def key(
     value: str,
     options: Mapping[str, Any],
     hashes: FileHashes,
+    memo_dir: Path | None = None,
 ) -> Key:
     from nox_cargo import __version__
 
@@ -129,7 +131,7 @@ def key(
         names = listed_files(workspace.root, (workspace.target_dir, project.dist_dir))
         parts["sources"] = tree_digest(workspace.root, names, hashes)
     if inputs.toolchain:
-        parts["toolchain"] = toolchain_fingerprint(workspace.root, project.environ)
+        parts["toolchain"] = toolchain_fingerprint(workspace.root, project.environ, memo_dir)
     upstream = [
         (str(path), hashes.digest(path) if path.is_file() else "missing")
         for path in inputs.upstream(project, value)
@@ -146,8 +148,11 @@ def key(
 _TOOLCHAINS: dict[tuple[str, str], str] = {}
 
 
-def toolchain_fingerprint(workspace_root: Path, environ: Mapping[str, str]) -> str:
-    """The compiler and everything around it; `rustc -vV` runs once per workspace per process."""
+def toolchain_fingerprint(
+    workspace_root: Path, environ: Mapping[str, str], memo_dir: Path | None = None
+) -> str:
+    """The compiler and everything around it. `rustc -vV` runs once per workspace per process,
+    and not at all while what decides its answer is unchanged since a recorded run (`memo_dir`)."""
     relevant = {
         k: v
         for k, v in environ.items()
@@ -157,12 +162,48 @@ def toolchain_fingerprint(workspace_root: Path, environ: Mapping[str, str]) -> s
     tools = {tool: shutil.which(tool, path=path) or "" for tool in TOOLS}
     memo = (str(workspace_root), canonical([relevant, tools]))
     if memo not in _TOOLCHAINS:
-        _TOOLCHAINS[memo] = _sha(
-            canonical(
-                [_rustc_version(workspace_root, tools["rustc"]), relevant, tools, _stats(environ)]
-            )
+        # What rustc -vV's answer depends on: which rustc, every toolchain's files, rustup's
+        # settings (default, overrides) and rust-toolchain files from the workspace up.
+        decides = _sha(
+            canonical([memo, _stats(environ, tools.values()), _toolchain_files(workspace_root)])
         )
+        version = _recorded_version(memo_dir, decides)
+        if version is None:
+            version = _rustc_version(workspace_root, tools["rustc"])
+            _record_version(memo_dir, decides, version)
+        _TOOLCHAINS[memo] = _sha(canonical([version, decides]))
     return _TOOLCHAINS[memo]
+
+
+def _toolchain_files(workspace_root: Path) -> list[tuple[str, str]]:
+    found = []
+    for directory in (workspace_root, *workspace_root.parents):
+        for name in ("rust-toolchain.toml", "rust-toolchain"):
+            try:
+                found.append((str(directory / name), (directory / name).read_text()))
+            except OSError:
+                continue
+    return found
+
+
+def _recorded_version(memo_dir: Path | None, decides: str) -> str | None:
+    if memo_dir is None:
+        return None
+    try:
+        data = json.loads((memo_dir / "toolchain.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = data.get(decides) if isinstance(data, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _record_version(memo_dir: Path | None, decides: str, version: str) -> None:
+    if memo_dir is None:
+        return
+    from nox_cargo.fsutil import atomic_write_text
+
+    with contextlib.suppress(OSError):  # the next run asks rustc again
+        atomic_write_text(memo_dir / "toolchain.json", json.dumps({decides: version}))
 
 
 def forget_toolchains() -> None:
@@ -182,10 +223,12 @@ def _rustc_version(workspace_root: Path, rustc: str) -> str:
     return done.stdout if done.ok else f"rustc -vV failed: {done.stderr.strip()}"
 
 
-def _stats(environ: Mapping[str, str]) -> list[tuple[str, int, int]]:
-    """Size and mtime of every rustc here and of rustup's settings (the default toolchain)."""
+def _stats(environ: Mapping[str, str], tools: Iterable[str] = ()) -> list[tuple[str, int, int]]:
+    """Size and mtime of every rustc here, of the tools on PATH and of rustup's settings (the
+    default toolchain, directory overrides)."""
     home = Path(environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
     paths = [home / "settings.toml", Path("/usr/bin/rustc"), Path("/usr/local/bin/rustc")]
+    paths += [Path(tool) for tool in tools if tool]
     toolchains = home / "toolchains"
     if toolchains.is_dir():
         for directory in sorted(toolchains.iterdir()):

@@ -66,7 +66,7 @@ class StageCache:
         try:
             directory = store.cache_dir(project.report_dir)
             hashes = _hashes(directory)
-            computed = key(inputs, project, session, value, options, hashes)
+            computed = key(inputs, project, session, value, options, hashes, directory)
             hashes.save()
         except (NoxCargoError, OSError):
             return None  # the body meets the same problem and reports it

@@ -66,7 +66,6 @@ def _define(project: Project, stage: Stage, stages: Sequence[Stage]) -> None:
 def _body(project: Project, stage: Stage, value: str, others: Sequence[Option]) -> Define:
     """The session function of one value: parse its posargs, run the stage, report."""
     name = stage.session(value)
-    argparser = parser_for(stage, project.config, value)
     always_run = tuple(option.dest for option in stage.options if not option.cacheable)
 
     def body(session: nox.Session) -> None:
@@ -74,7 +73,7 @@ def _body(project: Project, stage: Stage, value: str, others: Sequence[Option]) 
             session,
             name,
             lambda proj, args: stage.run(proj, args, value),
-            argparser,
+            parser_for(stage, project.config, value),  # built when the session runs, not at -l
             project.root,
             others,
             cached=Cached(stage.inputs, value, always_run) if stage.inputs else None,

@@ -7,8 +7,8 @@ config, its Dockerfile, a git commit), then in one run:
 2. one line of weft-core changed (a constant's doc comment gains a word... no: a real code line,
    see ONE_LINE), plain `nox` again: which sessions ran and which were reused (`cached:`);
 3. on that warm tree, alternating in random order, N rounds each:
-   `nox -s "lint(step=clippy)"` vs the same `cargo clippy` command in the workspace, and
-   `nox -l` vs `python -c "import nox"`.
+   `nox -s "lint(step=clippy)"` vs the same `cargo clippy` command in the workspace,
+   `nox -s "lint(step=clippy)"` vs `nox -l`, and `nox -l` vs `python -c "import nox"`.
 
 Every time is taken around spawn/wait of the process on a monotonic clock; CPU time (user + sys
 of the child, from wait4) is shown beside it because it moves less on a loaded machine. Medians
@@ -179,12 +179,16 @@ def main() -> int:
 
         path, old, new = ONE_LINE
         source = root / "weft" / path
-        source.write_text(source.read_text().replace(old, new, 1))
-        third = timed(nox, root, env)
-        ran, cached, skipped = sessions_of(third.output)
-        print(f"\none line of weft-core changed: {third.wall:.1f} s wall (exit {third.code})")
-        print(f"  ran again: {', '.join(ran)}")
-        print(f"  reused:    {', '.join(cached)}")
+        for what, text in (
+            ("one code line of weft-core changed", source.read_text().replace(old, new, 1)),
+            ("a comment appended to weft-core", source.read_text() + "// a comment\n"),
+        ):
+            source.write_text(text)
+            done = timed(nox, root, env)
+            ran, cached, skipped = sessions_of(done.output)
+            print(f"\n{what}: plain nox {done.wall:.1f} s wall (exit {done.code})")
+            print(f"  ran again: {', '.join(ran)}")
+            print(f"  reused:    {', '.join(cached) or 'none'}")
 
         weft = root / "weft"
         clippy = ["cargo", "clippy", "--workspace", "--locked", "--", "-D", "warnings"]
@@ -194,6 +198,14 @@ def main() -> int:
             ("cargo clippy --workspace --locked -- -D warnings", clippy),
             options.n,
             weft,
+            env,
+        )
+        compare(
+            "a cached session vs listing the sessions (nox-cargo's own per-session cost)",
+            ('nox -s "lint(step=clippy)"', [*nox, "-s", "lint(step=clippy)"]),
+            ("nox -l", [*nox, "-l"]),
+            options.n,
+            root,
             env,
         )
         compare(

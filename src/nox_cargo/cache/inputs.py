@@ -164,15 +164,26 @@ def toolchain_fingerprint(
     if memo not in _TOOLCHAINS:
         # What rustc -vV's answer depends on: which rustc, every toolchain's files, rustup's
         # settings (default, overrides) and rust-toolchain files from the workspace up.
+        stats = _stats(environ, tools.values())
         decides = _sha(
-            canonical([memo, _stats(environ, tools.values()), _toolchain_files(workspace_root)])
+            canonical([memo, stats, _rustup_settings(environ), _toolchain_files(workspace_root)])
         )
         version = _recorded_version(memo_dir, decides)
         if version is None:
             version = _rustc_version(workspace_root, tools["rustc"])
             _record_version(memo_dir, decides, version)
-        _TOOLCHAINS[memo] = _sha(canonical([version, decides]))
+        _TOOLCHAINS[memo] = _sha(canonical([version, memo, stats]))
     return _TOOLCHAINS[memo]
+
+
+def _rustup_settings(environ: Mapping[str, str]) -> str:
+    """rustup's default toolchain and directory overrides (rewritten by rustup at times: it
+    only decides whether rustc -vV is asked again, its answer is what the key holds)."""
+    home = Path(environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    try:
+        return (home / "settings.toml").read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _toolchain_files(workspace_root: Path) -> list[tuple[str, str]]:
@@ -224,15 +235,18 @@ def _rustc_version(workspace_root: Path, rustc: str) -> str:
 
 
 def _stats(environ: Mapping[str, str], tools: Iterable[str] = ()) -> list[tuple[str, int, int]]:
-    """Size and mtime of every rustc here, of the tools on PATH and of rustup's settings (the
-    default toolchain, directory overrides)."""
+    """Size and mtime of every rustc here (an update, or a toolchain installed or removed) and
+    of the tools on PATH."""
     home = Path(environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
-    paths = [home / "settings.toml", Path("/usr/bin/rustc"), Path("/usr/local/bin/rustc")]
+    paths = [Path("/usr/bin/rustc"), Path("/usr/local/bin/rustc")]
     paths += [Path(tool) for tool in tools if tool]
     toolchains = home / "toolchains"
     if toolchains.is_dir():
         for directory in sorted(toolchains.iterdir()):
-            paths += [directory / "bin" / "rustc", directory / "lib" / "rustlib" / "components"]
+            # Not lib/rustlib/components: a target added to some toolchain (a `rustup target add`
+            # by another project on a shared machine) changes no result that was recorded (a
+            # missing std is a skip, never recorded).
+            paths.append(directory / "bin" / "rustc")
     found = []
     for path in paths:
         try:

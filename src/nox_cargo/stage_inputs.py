@@ -36,10 +36,10 @@ def _build_manifest(project: Project, target_id: str) -> Path:
 
 
 def _built(project: Project, target_id: str) -> list[Path]:
-    """A build's staged binaries (the manifest itself when it lists none or cannot be read): a
-    rebuild that produced the same bytes leaves the later stages cached."""
+    """A build's manifest (without its duration: see cache.inputs.VOLATILE_KEYS) and staged
+    binaries: a rebuild that produced the same bytes leaves the later stages cached."""
     manifest = _build_manifest(project, target_id)
-    return _listed(manifest, "artifacts", project.dist_dir)[1:] or [manifest]
+    return _listed(manifest, "artifacts", project.dist_dir)
 
 
 # -- build --------------------------------------------------------------------------------------

@@ -133,14 +133,32 @@ def key(
     if inputs.toolchain:
         parts["toolchain"] = toolchain_fingerprint(workspace.root, project.environ, memo_dir)
     upstream = [
-        (str(path), hashes.digest(path) if path.is_file() else "missing")
-        for path in inputs.upstream(project, value)
+        (str(path), _upstream_digest(path, hashes)) for path in inputs.upstream(project, value)
     ]
     if upstream:
         parts["upstream"] = _sha(canonical(upstream))
     if inputs.machine:
         parts["machine"] = _sha(canonical(machine_fingerprint()))
     return Key(parts)
+
+
+# Fields of a stage manifest that differ between two runs producing the same bytes.
+VOLATILE_KEYS = frozenset({"duration_seconds"})
+
+
+def _upstream_digest(path: Path, hashes: FileHashes) -> str:
+    """A file's sha256; a JSON manifest's without its volatile fields, so a rebuild that gave
+    the same binaries leaves the stages after it cached."""
+    if not path.is_file():
+        return "missing"
+    if path.suffix == ".json":
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return hashes.digest(path)
+        if isinstance(document, dict):
+            return _sha(canonical({k: v for k, v in document.items() if k not in VOLATILE_KEYS}))
+    return hashes.digest(path)
 
 
 # -- the toolchain ------------------------------------------------------------------------------

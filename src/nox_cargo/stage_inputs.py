@@ -171,12 +171,34 @@ def docker_outputs(project: Project, platform: str) -> Iterable[Path]:
     return [manifest_path(project.dist_dir, platform)]
 
 
+def docker_image_present(project: Project, platform: str) -> str | None:
+    """The recorded image and its tags are still in the engine (`docker image rm` re-runs)."""
+    from nox_cargo.docker.release import manifest_path
+    from nox_cargo.process import run
+
+    try:
+        recorded = json.loads(manifest_path(project.dist_dir, platform).read_text())
+        image_id, tags = str(recorded["image_id"]), [str(t) for t in recorded["tags"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "the image manifest cannot be read"
+    done = run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", image_id, *tags],
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    if not done.ok or set(done.stdout.split()) != {image_id}:
+        return f"the image {image_id[:19]} or one of its tags is no longer in the engine"
+    return None
+
+
 DOCKER = Inputs(
     config=docker_config,
     sources=False,
     toolchain=False,
     upstream=docker_upstream,
     outputs=docker_outputs,
+    intact=docker_image_present,
 )
 
 

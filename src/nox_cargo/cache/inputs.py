@@ -53,6 +53,10 @@ def no_config(config: Config, value: str) -> object:
     return None
 
 
+def outputs_in_files(project: Project, value: str) -> str | None:
+    return None
+
+
 def sections(*names: str) -> ConfigOf:
     """The config values of the named top-level keys (`sections("lint")`)."""
 
@@ -72,6 +76,8 @@ class Inputs:
     machine: bool = False
     upstream: PathsOf = no_paths  # files read from other stages or from outside the sources
     outputs: PathsOf = no_paths  # files the stage leaves; a missing or changed one means rerun
+    # Outputs outside files (an image in the Docker engine): None when still there, else why not.
+    intact: Callable[[Project, str], str | None] = outputs_in_files
 
 
 def canonical(value: object) -> str:

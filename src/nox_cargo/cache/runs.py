@@ -101,6 +101,13 @@ class StageCache:
         if damaged:
             console.info(f"cache: output {damaged} changed or is gone; running")
             return None
+        try:
+            gone = self.inputs.intact(self.project, self.value)
+        except (NoxCargoError, OSError) as exc:
+            gone = str(exc)
+        if gone:
+            console.info(f"cache: {gone}; running")
+            return None
         return entry
 
     def _damaged(self, outputs: Mapping[str, str]) -> str | None:

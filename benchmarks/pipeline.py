@@ -95,10 +95,14 @@ def make_project(root: Path) -> Path:
     return root
 
 
+REASONS: dict[str, str] = {}  # session → why its recorded result was not reused (last log read)
+
+
 def sessions_of(output: str) -> tuple[list[str], list[str], list[str]]:
     """(sessions that did their work, sessions whose recorded result was reused, sessions
     skipped) in a nox log; the no-op parents (`lint`, `build`) are left out."""
     ran, cached = [], []
+    REASONS.clear()
     current = None
     for line in output.splitlines():
         match = re.match(r"nox > Running session (\S+)", line)
@@ -107,10 +111,12 @@ def sessions_of(output: str) -> tuple[list[str], list[str], list[str]]:
             ran.append(current)
         elif current and "cached: unchanged since" in line:
             cached.append(current)
+        elif current and line.startswith("nox-cargo: cache: ") and line.endswith("; running"):
+            REASONS[current] = line.removeprefix("nox-cargo: cache: ").removesuffix("; running")
     skipped = re.findall(r"^nox > \* (\S+): skipped", output, flags=re.MULTILINE)
     parents = {s for s in ran if "(" not in s and any(o.startswith(s + "(") for o in ran)}
     worked = [s for s in ran if s not in cached and s not in skipped and s not in parents]
-    return worked, cached, skipped
+    return [f"{s} [{REASONS[s]}]" if s in REASONS else s for s in worked], cached, skipped
 
 
 def median(values: Sequence[float]) -> float:

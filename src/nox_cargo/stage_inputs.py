@@ -160,8 +160,10 @@ def docker_config(config: Config, platform: str) -> object:
 
 
 def docker_upstream(project: Project, platform: str) -> Iterable[Path]:
+    from nox_cargo.docker import template
+
     target_id = project.config.docker.platforms.get(platform, "")
-    dockerfile = (project.base_dir / project.config.docker.dockerfile).resolve()
+    dockerfile = template.resolve(project.base_dir, project.config.docker.dockerfile)
     return [*_built(project, target_id), dockerfile]
 
 

@@ -15,7 +15,8 @@ from nox_cargo.build.builder import target_rows
 from nox_cargo.config import Config
 from nox_cargo.docker.doctor_rows import docker_stage_rows
 from nox_cargo.github.matrix import docker_extras, msrv_extras, target_extras
-from nox_cargo.sessions import bench, build, cargo, docker, package, wasm, workflows
+from nox_cargo.provision import stages as provision_needs
+from nox_cargo.sessions import bench, build, cargo, docker, package, provision, wasm, workflows
 from nox_cargo.sessions import doctor as doctor_session
 from nox_cargo.stage import CIMatrix, Option, Param, Stage
 from nox_cargo.wasm.module import wasm_stage_rows
@@ -34,6 +35,7 @@ STAGES: tuple[Stage, ...] = (
         run=cargo.run_lint,
         doctor=(doctor.rust_rows,),
         ci=CIMatrix(),
+        needs=provision_needs.lint_needs,
     ),
     Stage(
         name="test",
@@ -43,6 +45,7 @@ STAGES: tuple[Stage, ...] = (
         run=cargo.run_test,
         doctor=(doctor.msrv_rows,),
         ci=CIMatrix(msrv_extras),
+        needs=provision_needs.test_needs,
     ),
     Stage(
         name="build",
@@ -57,6 +60,7 @@ STAGES: tuple[Stage, ...] = (
         run=build.run,
         doctor=(target_rows,),
         ci=CIMatrix(target_extras),
+        needs=provision_needs.build_needs,
     ),
     Stage(
         name="wasm",
@@ -65,6 +69,7 @@ STAGES: tuple[Stage, ...] = (
         run=wasm.run,
         doctor=(doctor.wasm_rows, wasm_stage_rows),
         ci=CIMatrix(),
+        needs=provision_needs.wasm_needs,
     ),
     Stage(
         name="bench",
@@ -141,6 +146,13 @@ STAGES: tuple[Stage, ...] = (
         summary="Show what this machine has for each stage (toolchains, targets, Docker, wasm "
         "tools).",
         run=doctor_session.show,
+        in_pipeline=False,
+    ),
+    Stage(
+        name="provision",
+        summary="Install the toolchains, targets, components and tools the pipeline needs, in one "
+        "go.",
+        run=provision.run,
         in_pipeline=False,
     ),
     Stage(

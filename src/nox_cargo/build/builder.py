@@ -179,7 +179,9 @@ def with_compiler(
     return replace(request, toolchain=toolchain, toolchain_origin=origin)
 
 
-def choose(project: Project, request: Request, machine: Machine, *, prepare: bool) -> Choice:
+def choose(
+    project: Project, request: Request, machine: Machine, *, prepare: bool, quiet: bool = False
+) -> Choice:
     """The first strategy that can build here; with `prepare`, its needs are provisioned.
 
     A need that cannot be provisioned (offline; `provision = "never"`) rejects the strategy with
@@ -192,7 +194,8 @@ def choose(project: Project, request: Request, machine: Machine, *, prepare: boo
     rejections: list[Rejection] = []
     for item in candidates(request, machine, order_for(target, project.config.build.strategies)):
         if isinstance(item, Rejection):
-            console.info(f"strategy {item.strategy}: not here: {item.missing}")
+            if not quiet:
+                console.info(f"strategy {item.strategy}: not here: {item.missing}")
             rejections.append(item)
             continue
         plan = item

@@ -70,6 +70,13 @@ def parser(session_name: str, description: str) -> ArgumentParser:
         action="store_true",
         help=f"show the traceback of an unexpected error (also: {DEBUG_ENV}=1)",
     )
+    p.add_argument(
+        "--provision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="install what the stage needs (rustup, PyPI, crates.io) or only say what is "
+        "missing; default: the config's `provision` (auto)",
+    )
     return p
 
 
@@ -180,7 +187,10 @@ def run_stage(
         )
     project: Project | None = None
     try:
-        project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)
+        overrides = list(args.config)
+        if args.provision is not None:
+            overrides.append(f"provision={'auto' if args.provision else 'never'}")
+        project = Project.load(root or Path.cwd(), overrides=overrides, strict=args.strict)
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
             body(project, args)

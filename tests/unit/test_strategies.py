@@ -249,12 +249,13 @@ def test_zig_builds_with_cargo_zigbuild() -> None:
         "cargo", "+1.95.0-x86_64-unknown-linux-gnu", "zigbuild", "--release",
         "--target", "aarch64-unknown-linux-musl", "--bin", "weft", "--locked",
     )  # fmt: skip
-    # the std still comes from rustup; zig and cargo-zigbuild are there
-    assert [n.kind for n in plan.needs] == ["rustup-target"]
+    # the std comes from rustup, zig and cargo-zigbuild from PyPI (present or not)
+    assert [n.kind for n in plan.needs] == ["rustup-target", "pypi", "pypi"]
     assert not any(k.endswith("_LINKER") for k in plan.env)  # zig is the linker
     req = request("aarch64-unknown-linux-gnu", compiler=DEBIAN)
     debian = STRATEGIES["zig"].plan(req, m)
-    assert debian.argv[:2] == ("/usr/bin/cargo", "zigbuild") and debian.needs == ()
+    assert debian.argv[:2] == ("/usr/bin/cargo", "zigbuild")
+    assert debian.needs == (nd.CARGO_ZIGBUILD, nd.ZIGLANG)
 
 
 @pytest.mark.parametrize(

@@ -368,11 +368,8 @@ class Zig:
                 "use another strategy",
             )
         toolchain = compiler(request, machine)
-        needs = list(_std_needs(request, toolchain))
-        if machine.which("cargo-zigbuild") is None:
-            needs.append(nd.CARGO_ZIGBUILD)
-        if not machine.has_ziglang:
-            needs.append(nd.ZIGLANG)
+        # Declared even when present: the provisioner finds them (tool dir or PATH) or gets them.
+        needs = [*_std_needs(request, toolchain), nd.CARGO_ZIGBUILD, nd.ZIGLANG]
         triple_name = toolchain.triple_name(triple.triple)
         prefix, _ = toolchain.cargo_invocation()
         reason = (

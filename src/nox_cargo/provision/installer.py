@@ -157,9 +157,13 @@ class Provisioner:
                 capture=True,
                 env={"PIP_ROOT_USER_ACTION": "ignore"},
             )
-            if final.exists():
-                shutil.rmtree(final)
-            staging.replace(final)
+            if not staging.is_dir():
+                raise CommandFailed((self.python, "-m", "pip"), 1, f"pip left no {staging}")
+            try:
+                staging.replace(final)
+            except OSError:
+                if not self.tools.has_pypi(need.name):  # not a concurrent install that won
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

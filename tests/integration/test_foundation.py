@@ -73,7 +73,9 @@ def test_tests_run_on_stable_and_write_junit(project: Path) -> None:
 
 def test_tests_really_run_on_the_msrv_toolchain(project: Path) -> None:
     require(Path("/usr/bin/rustc").exists(), "Debian's rustc 1.63 (apt-get install rustc cargo)")
-    result = run_nox(project, "-s", "test(toolchain=msrv)")
+    # Pinned: on a machine with rustup's 1.63 too, discovery alone would prefer rustup's.
+    pin = "test.msrv-toolchain=/usr/bin/rustc"
+    result = run_nox(project, "-s", "test(toolchain=msrv)", "--", "-c", pin)
     assert result.returncode == 0, result.stdout
     assert "testing with rustc 1.63" in result.stdout
     assert "RUSTC=/usr/bin/rustc" in result.stdout

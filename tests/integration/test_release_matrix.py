@@ -20,7 +20,7 @@ import pytest
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.headers import inspect
 from nox_cargo.manifest import BuildManifest
-from tests.conftest import require, require_tool
+from tests.conftest import REPO, require, require_tool
 from tests.integration.conftest import make_project, run_nox
 from tests.integration.hidden_tools import path_without
 
@@ -51,6 +51,7 @@ def plain_nox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Plain `nox` on weft with no cross gcc, no MinGW, no wine on PATH."""
     root = tmp_path_factory.mktemp("matrix")
     project = make_project(root / "project", PIPELINE)
+    shutil.copy(REPO / "Dockerfile", project / "Dockerfile")  # the docker stage's template
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     path = path_without(root / "bin")
     result = run_nox(project, env={"PATH": path, **EPOCH}, timeout=3000)

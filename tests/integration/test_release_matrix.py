@@ -115,7 +115,8 @@ def test_every_build_used_the_projects_compiler(plain_nox: dict[str, Any]) -> No
 def test_the_cards_build_5_command_builds_aarch64_musl(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p")
     listed = run_nox(project, "-l")
-    assert listed.stdout.count("build-5") == 1  # one readable line, no five more
+    lines = [line for line in listed.stdout.splitlines() if "build-5" in line]
+    assert len(lines) == 1 and lines[0].startswith("- build-5 -> ")  # no five more lines
     result = run_nox(project, "-s", "build-5(target=aarch64-musl)", env=EPOCH)
     assert result.returncode == 0, result.stdout
     assert "Running session build(target=aarch64-musl)" in result.stdout

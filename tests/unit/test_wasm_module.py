@@ -51,6 +51,7 @@ def fake_project(tmp_path: Path, overrides: Sequence[str] = ()) -> Project:
         types.SimpleNamespace(
             config=cfg.load(None, {}, overrides),
             workspace=WORKSPACE,
+            workspace_path=WORKSPACE.root,
             locked=["--locked"],
             # rustup's home is the test's own: what the real machine has does not matter.
             environ={

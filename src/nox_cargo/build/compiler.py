@@ -121,7 +121,7 @@ def resolve(
     provisioner: Provisioner | None,
 ) -> tuple[tc.Toolchain, str]:
     """(the project's compiler, where the choice comes from); provisions a missing pin."""
-    spec = spec_for(project.config.toolchain, project.workspace.root)
+    spec = spec_for(project.config.toolchain, project.workspace_path)
     if not spec.name:
         if default is None:
             raise Unavailable(
@@ -213,3 +213,19 @@ def cargo_for(project: Project, components: Sequence[str] = (), for_what: str = 
         )
     prefix, env = toolchain.cargo_invocation()
     return Cargo(tuple(prefix), env, toolchain, origin)
+
+
+def ensure_pinned(project: Project) -> None:
+    """Install a pinned rustup toolchain before anything runs cargo in the workspace.
+
+    rustup's proxies obey rust-toolchain.toml, and a rustup that does not install it on demand
+    makes even `cargo metadata` fail; so the pin is provisioned first (a file lookup and a
+    directory check when it is there; with `provision = "never"` the stage skips naming it).
+    """
+    spec = spec_for(project.config.toolchain, project.workspace_path)
+    if not spec.name or spec.is_path:
+        return
+    host = host_triple_guess()
+    if toolchain_dir(rustup_home(project.environ), spec.name, host) is not None:
+        return
+    provisioner_for(project, host).ensure(spec.needs(), f"the project's toolchain ({spec.origin})")

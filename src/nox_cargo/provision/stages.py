@@ -36,7 +36,7 @@ def _compiler_name(project: Project) -> str | None:
 
 def compiler_needs(project: Project) -> tuple[Need, ...]:
     """The pinned toolchain with the components and targets its rust-toolchain.toml lists."""
-    spec = compiler.spec_for(project.config.toolchain, project.workspace.root)
+    spec = compiler.spec_for(project.config.toolchain, project.workspace_path)
     return spec.needs()
 
 

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 import nox
 
+from nox_cargo.build.compiler import ensure_pinned
 from nox_cargo.config import Config
 from nox_cargo.console import get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
@@ -193,6 +194,7 @@ def run_stage(
         project = Project.load(root or Path.cwd(), overrides=overrides, strict=args.strict)
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
+            ensure_pinned(project)  # rustup's proxies need the pinned toolchain for any cargo call
             body(project, args)
     except Unavailable as exc:
         strict = project.strict if project else bool(args.strict)

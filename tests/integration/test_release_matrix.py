@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -190,14 +191,16 @@ def test_a_download_that_fails_skips_with_rustups_error(tmp_path: Path) -> None:
     assert "skipped" in result.stdout
 
 
-WRAPPER = """#!/bin/sh
-# Log the release of the rustc that cargo runs, then run it.
-for arg in "$@"; do
-    case "$arg" in
-        rustc|*/rustc) "$arg" -vV | grep '^release:' >> "{log}"; break ;;
-    esac
-done
-exec "$@"
+# A RUSTC_WRAPPER logging the release of the rustc cargo runs, then running it. Python, not sh:
+# dash drops environment variables whose names have a `-` (CARGO_BIN_EXE_weft-wasm).
+WRAPPER = """#!{python}
+import os, subprocess, sys
+rustc = next((a for a in sys.argv[1:] if os.path.basename(a) == "rustc"), None)
+if rustc is not None:
+    info = subprocess.run([rustc, "-vV"], capture_output=True, text=True).stdout
+    with open({log!r}, "a") as log:
+        log.writelines(line + "\\n" for line in info.splitlines() if line.startswith("release:"))
+os.execvp(sys.argv[1], sys.argv[1:])
 """
 
 
@@ -210,7 +213,7 @@ def test_a_pinned_toolchain_builds_lints_and_tests_with_that_toolchain_only(
     )
     log = tmp_path / "rustc-releases.log"
     wrapper = tmp_path / "rustc-wrapper"
-    wrapper.write_text(WRAPPER.format(log=log))
+    wrapper.write_text(WRAPPER.format(python=sys.executable, log=str(log)))
     wrapper.chmod(0o755)
     sessions = (
         "lint(step=check)",

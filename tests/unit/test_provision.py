@@ -107,6 +107,11 @@ def test_a_pypi_tool_is_present_in_the_tool_dir_or_on_path(tmp_path: Path) -> No
     (p.tools.pypi_dir("cargo-zigbuild") / "bin").mkdir()
     assert p.present(nd.CARGO_ZIGBUILD)
     assert str(p.tools.pypi_dir("cargo-zigbuild") / "bin") in p.tools.env(p.environ)["PATH"]
+    assert not p.present(nd.ZIGLANG)
+    zig = p.tools.pypi_dir("cargo-zigbuild") / "ziglang" / "zig"  # cargo-zigbuild's dependency
+    zig.parent.mkdir()
+    zig.touch(mode=0o755)
+    assert p.present(nd.ZIGLANG)  # no second download
     on_path = tmp_path / "elsewhere"
     on_path.mkdir()
     (on_path / "zig").touch(mode=0o755)
@@ -147,11 +152,15 @@ def test_auto_runs_rustup_and_pip_into_the_tool_dir(
 
     monkeypatch.setattr(installer, "run", fake_run)
     p = provisioner(tmp_path)
-    done = p.ensure([nd.ZIGLANG, nd.target("aarch64-unknown-linux-musl", "stable")], "build(x)")
-    assert done == [nd.target("aarch64-unknown-linux-musl", "stable"), nd.ZIGLANG]
+    musl = nd.target("aarch64-unknown-linux-musl", "stable")
+    darwin = nd.target("aarch64-apple-darwin", "stable")
+    done = p.ensure([nd.ZIGLANG, musl, nd.component("rustfmt", "stable"), darwin], "build(x)")
+    assert done == [musl, darwin, nd.component("rustfmt", "stable"), nd.ZIGLANG]
+    # one rustup call per toolchain and kind: a call costs a channel sync
     assert calls[0] == ("rustup", "target", "add", "--toolchain", "stable",
-                        "aarch64-unknown-linux-musl")  # fmt: skip
-    pip = calls[1]
+                        "aarch64-unknown-linux-musl", "aarch64-apple-darwin")  # fmt: skip
+    assert calls[1] == ("rustup", "component", "add", "--toolchain", "stable", "rustfmt")
+    pip = calls[2]
     assert pip[:4] == ("/usr/bin/python3", "-m", "pip", "install") and pip[-1] == "ziglang"
     assert p.tools.has_pypi("ziglang")
     assert str(p.tools.pypi_dir("ziglang") / "ziglang") in p.tools.path_value({})

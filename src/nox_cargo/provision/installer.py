@@ -94,38 +94,42 @@ class Provisioner:
                 '`--no-provision` / set `provision = "auto"`.',
             )
         console = get_console()
-        for need in missing:
-            if need.is_rustup and self.which("rustup") is None:
+        installed: list[Need] = []
+        for batch in _batches(missing):
+            if all(self.present(n) for n in batch):
+                continue  # brought in by an earlier install (cargo-zigbuild pulls in ziglang)
+            first = batch[0]
+            what = _describe(batch)
+            if first.is_rustup and self.which("rustup") is None:
                 raise Unavailable(
-                    f"{for_what} needs {need.describe()}, and rustup is not installed.",
+                    f"{for_what} needs {what}, and rustup is not installed.",
                     "install rustup (https://rustup.rs), or give the config's `toolchain` a "
                     "toolchain that has it.",
                 )
-            console.info(f"provision: {need.describe()} (for {for_what})")
+            console.info(f"provision: {what} (for {for_what})")
             started = time.monotonic()
             try:
-                self._install(need)
+                self._install(batch)
             except CommandFailed as exc:
                 raise Unavailable(
-                    f"Cannot provision {need.describe()} for {for_what}: "
+                    f"Cannot provision {what} for {for_what}: "
                     f"`{shlex.join(exc.argv)}` failed ({_first_error(exc.tail)}).",
                     f"check the network (rustup, PyPI and crates.io must be reachable), then "
-                    f"rerun; or install it by hand: `{need.user_command()}`.",
+                    f"rerun; or install it by hand: {commands(batch)}.",
                 ) from None
-            console.success(f"provisioned {need.describe()} in {time.monotonic() - started:.1f}s")
-        return missing
+            console.success(f"provisioned {what} in {time.monotonic() - started:.1f}s")
+            installed += batch
+        return installed
 
-    def _install(self, need: Need) -> None:
+    def _install(self, batch: Sequence[Need]) -> None:
+        need = batch[0]
         if need.kind == "rustup-toolchain":
             argv = ["rustup", "toolchain", "install", need.name, "--profile", "minimal"]
             run([*argv, "--no-self-update"], capture=True)
-        elif need.kind == "rustup-target":
-            run(["rustup", "target", "add", "--toolchain", need.toolchain, need.name], capture=True)
-        elif need.kind == "rustup-component":
-            run(
-                ["rustup", "component", "add", "--toolchain", need.toolchain, need.name],
-                capture=True,
-            )
+        elif need.kind in ("rustup-target", "rustup-component"):
+            verb = "target" if need.kind == "rustup-target" else "component"
+            names = [n.name for n in batch]
+            run(["rustup", verb, "add", "--toolchain", need.toolchain, *names], capture=True)
         elif need.kind == "pypi":
             self._pip(need)
         else:
@@ -166,6 +170,36 @@ class Provisioner:
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _batches(needs: Sequence[Need]) -> list[list[Need]]:
+    """One rustup call per toolchain for its targets (and one for its components): a rustup
+    call costs a channel sync, so five targets cost one, not five."""
+    batches: list[list[Need]] = []
+    for need in needs:
+        previous = batches[-1][0] if batches else None
+        if (
+            previous is not None
+            and need.kind in ("rustup-target", "rustup-component")
+            and (previous.kind, previous.toolchain) == (need.kind, need.toolchain)
+        ):
+            batches[-1].append(need)
+        else:
+            batches.append([need])
+    return batches
+
+
+def _describe(batch: Sequence[Need]) -> str:
+    if len(batch) == 1:
+        return batch[0].describe()
+    first = batch[0]
+    kind = "std" if first.kind == "rustup-target" else "rustup components"
+    names = ", ".join(n.name for n in batch)
+    return (
+        f"the {kind} for {names} (toolchain {first.toolchain})"
+        if kind == "std"
+        else (f"{kind} {names} of toolchain {first.toolchain}")
+    )
 
 
 def _first_error(tail: str) -> str:

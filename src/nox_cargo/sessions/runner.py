@@ -164,8 +164,9 @@ def parse_posargs(
     return args, rest
 
 
-# Stages that only report (doctor shows a missing pin instead of installing it).
-_NO_PROVISIONING = frozenset({"doctor", "workflows"})
+# Stages that only report (doctor shows a missing pin instead of installing it), and provision,
+# which installs the pin itself whatever the policy.
+_NO_PROVISIONING = frozenset({"doctor", "workflows", "provision"})
 
 
 def run_stage(

@@ -195,7 +195,8 @@ class Cargo:
     origin: str
 
     def describe(self) -> str:
-        return f"{self.toolchain.describe()}, {self.origin}"
+        """`the default toolchain (rustc 1.95.0 …)`, `rust-toolchain.toml: 1.63 (rustc 1.63.0 …)`."""
+        return f"{self.origin} ({self.toolchain.version_line})"
 
 
 def cargo_for(project: Project, components: Sequence[str] = (), for_what: str = "") -> Cargo:

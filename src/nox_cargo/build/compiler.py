@@ -195,7 +195,7 @@ class Cargo:
     origin: str
 
     def describe(self) -> str:
-        """`the default toolchain (rustc 1.95.0 …)`, `rust-toolchain.toml: 1.63 (rustc 1.63.0 …)`."""
+        """`the default toolchain (rustc 1.95.0 …)` or `rust-toolchain.toml: 1.63 (rustc …)`."""
         return f"{self.origin} ({self.toolchain.version_line})"
 
 

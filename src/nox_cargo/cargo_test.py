@@ -17,6 +17,8 @@ from pathlib import Path
 
 from nox_cargo import test_output
 from nox_cargo.build import toolchain as tc
+from nox_cargo.build.compiler import cargo_for, provisioner_for
+from nox_cargo.build.targets import host_triple_guess
 from nox_cargo.config import TestConfig
 from nox_cargo.console import get_console
 from nox_cargo.diagnose import explain
@@ -24,6 +26,7 @@ from nox_cargo.errors import CommandFailed, NoxCargoError, ToolchainError, Unava
 from nox_cargo.fsutil import atomic_copy, atomic_write_text
 from nox_cargo.process import TimedOut, Watch, run
 from nox_cargo.project import Project
+from nox_cargo.provision import needs as nd
 
 TOOLCHAINS = ("stable", "msrv")
 NEXTEST_PROFILE = "nox-cargo"
@@ -114,23 +117,26 @@ def plan(
 
 
 def toolchain_for(project: Project, which: str) -> tuple[list[str], dict[str, str], str]:
-    """(cargo argv prefix, env, label) of `stable` (the default cargo) or `msrv`."""
+    """(cargo argv prefix, env, label) of `stable` (the project's compiler) or `msrv`."""
     if which == "stable":
-        return ["cargo"], {}, f"the default toolchain ({_default_rustc(project)})"
+        cargo = cargo_for(project, (), "test(toolchain=stable)")
+        return list(cargo.prefix), cargo.env, cargo.describe()
     toolchains = tc.discover(project.environ)
-    chosen = tc.select_msrv(
-        toolchains, project.workspace.rust_version, project.config.test.msrv_toolchain
-    )
+    rust_version = project.workspace.rust_version
+    requested = project.config.test.msrv_toolchain
+    try:
+        chosen = tc.select_msrv(toolchains, rust_version, requested)
+    except Unavailable:
+        if rust_version is None or requested:
+            raise
+        # Nothing at the rust-version here: provision rustup's (with `provision = "auto"`).
+        wanted = f"{rust_version.major}.{rust_version.minor}"
+        default = tc.default_toolchain(toolchains, project.environ)
+        host = default.host if default else host_triple_guess()
+        provisioner_for(project, host).ensure([nd.toolchain(wanted)], "test(toolchain=msrv)")
+        chosen = tc.select_msrv(tc.discover(project.environ), rust_version, "")
     prefix, env = chosen.cargo_invocation()
     return prefix, env, chosen.describe()
-
-
-def _default_rustc(project: Project) -> str:
-    """The version line of the rustc that plain `cargo` uses in the workspace."""
-    done = run(
-        ["rustc", "--version"], cwd=project.workspace.root, capture=True, quiet=True, check=False
-    )
-    return done.stdout.strip() or "rustc --version failed"
 
 
 def run_tests(project: Project, which: str, passthrough: Sequence[str]) -> TestPlan:

@@ -1,9 +1,13 @@
-"""The lint steps: `cargo fmt`, `cargo clippy`, `cargo check` over the whole workspace."""
+"""The lint steps: `cargo fmt`, `cargo clippy`, `cargo check` over the whole workspace, with the
+project's compiler (its rustfmt and clippy components provisioned when missing)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from nox_cargo.build.compiler import cargo_for
+from nox_cargo.console import get_console
 from nox_cargo.diagnose import explain
 from nox_cargo.errors import CommandFailed, UsageError
 from nox_cargo.process import Watch, run
@@ -22,6 +26,7 @@ NIGHTLY_HINT = (
 )
 
 STEPS = ("fmt", "clippy", "check")
+COMPONENTS = {"fmt": ("rustfmt",), "clippy": ("clippy",), "check": ()}
 
 _FIX_HINTS = {
     "fmt": 'run `nox -s "lint(step=fmt)" -- --fix` to format the workspace.',
@@ -39,13 +44,15 @@ def fmt_check_hint() -> str:
     )
 
 
-def command(project: Project, step: str, fix: bool = False) -> list[str]:
-    """The exact cargo command line of one lint step."""
+def command(
+    project: Project, step: str, fix: bool = False, cargo: Sequence[str] = ("cargo",)
+) -> list[str]:
+    """The exact cargo command line of one lint step (`cargo` = the compiler's cargo prefix)."""
     lint = project.config.lint
     if step == "fmt":
-        return ["cargo", "fmt", "--all"] + ([] if fix else ["--", "--check"])
+        return [*cargo, "fmt", "--all"] + ([] if fix else ["--", "--check"])
     if step == "clippy":
-        argv = ["cargo", "clippy", "--workspace", *lint.clippy_args, *project.locked]
+        argv = [*cargo, "clippy", "--workspace", *lint.clippy_args, *project.locked]
         if fix:
             argv += ["--fix", "--allow-dirty", "--allow-staged"]
         if lint.clippy_deny_warnings:
@@ -54,7 +61,7 @@ def command(project: Project, step: str, fix: bool = False) -> list[str]:
     if step == "check":
         if fix:
             raise UsageError("`--fix` applies to the fmt and clippy steps, not to check.", None)
-        return ["cargo", "check", "--workspace", *lint.check_args, *project.locked]
+        return [*cargo, "check", "--workspace", *lint.check_args, *project.locked]
     raise UsageError(f"Unknown lint step {step!r}.", f"use one of: {', '.join(STEPS)}.")
 
 
@@ -72,10 +79,19 @@ def fmt_summary(lines: list[str]) -> str:
 
 
 def run_step(project: Project, step: str, fix: bool = False) -> None:
-    argv = command(project, step, fix)
+    command(project, step, fix)  # a bad step or flag fails before any toolchain work
+    cargo = cargo_for(project, COMPONENTS[step], f"lint(step={step})")
+    get_console().info(f"linting with {cargo.describe()}")
+    argv = command(project, step, fix, cargo.prefix)
     seen: list[str] = []
     try:
-        run(argv, cwd=project.workspace.root, hint=_FIX_HINTS[step], watch=Watch(seen.append))
+        run(
+            argv,
+            cwd=project.workspace.root,
+            env=cargo.env or None,
+            hint=_FIX_HINTS[step],
+            watch=Watch(seen.append),
+        )
     except CommandFailed as exc:
         if step == "fmt" and not fix:
             summary = fmt_summary(seen)

@@ -77,6 +77,11 @@ class Artifact:
     sha256: str
     static: bool
     format: str  # "elf" | "pe" | "macho" | "wasm"
+    # "ran natively: weft 0.3.0", "ran under qemu-aarch64-static: …" or "not run: <reason>".
+    smoke: str = ""
+    # What the headers say beyond the format: arch, and the minimum OS of a Mach-O binary.
+    arch: str = ""
+    min_os: str = ""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=LINT,
         doctor=(lazy("nox_cargo.doctor:rust_rows"),),
         ci=CIMatrix(),
+        needs=lazy("nox_cargo.provision.stages:lint_needs"),
     ),
     Stage(
         name="test",
@@ -53,6 +54,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=TEST,
         doctor=(lazy("nox_cargo.doctor:msrv_rows"),),
         ci=CIMatrix(lazy("nox_cargo.github.matrix:msrv_extras")),
+        needs=lazy("nox_cargo.provision.stages:test_needs"),
     ),
     Stage(
         name="build",
@@ -69,6 +71,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=BUILD,
         doctor=(lazy("nox_cargo.build.builder:target_rows"),),
         ci=CIMatrix(lazy("nox_cargo.github.matrix:target_extras")),
+        needs=lazy("nox_cargo.provision.stages:build_needs"),
     ),
     Stage(
         name="wasm",
@@ -78,6 +81,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=WASM,
         doctor=(lazy("nox_cargo.doctor:wasm_rows"), lazy("nox_cargo.wasm.module:wasm_stage_rows")),
         ci=CIMatrix(),
+        needs=lazy("nox_cargo.provision.stages:wasm_needs"),
     ),
     Stage(
         name="bench",
@@ -177,6 +181,13 @@ STAGES: tuple[Stage, ...] = (
         summary="Show what this machine has for each stage (toolchains, targets, Docker, wasm "
         "tools).",
         run=lazy("nox_cargo.sessions.doctor:show"),
+        in_pipeline=False,
+    ),
+    Stage(
+        name="provision",
+        summary="Install the toolchains, targets, components and tools the pipeline needs, in one "
+        "go.",
+        run=lazy("nox_cargo.sessions.provision:run"),
         in_pipeline=False,
     ),
     Stage(

@@ -25,11 +25,15 @@ if TYPE_CHECKING:
     from nox_cargo.doctor import Probes, Row
     from nox_cargo.github.matrix import Facts
     from nox_cargo.project import Project
+    from nox_cargo.provision.needs import Need
 
 # The body of a stage: (project, parsed options, parameter value or "") -> anything.
 Body = Callable[["Project", argparse.Namespace, str], object]
 # Doctor rows of a stage, from the probes every provider shares.
 RowProvider = Callable[["Probes"], Iterable["Row"]]
+# What a stage needs provisioned for one value (rustup toolchains/targets/components, PyPI and
+# crates.io tools); `nox -s provision` installs the union over the registered stages.
+Needs = Callable[["Project", str], Sequence["Need"]]
 # One entry of a generated CI matrix.
 Entry = dict[str, str | bool]
 
@@ -122,6 +126,7 @@ class Stage:
     in_pipeline: bool = True  # plain `nox` runs it
     # What the result depends on and leaves behind; None: it always runs (see nox_cargo.cache).
     inputs: Inputs | None = None
+    needs: Needs | None = None  # None: nothing to provision
 
     def values(self, config: Config) -> list[str]:
         return list(self.param.values(config)) if self.param else [""]

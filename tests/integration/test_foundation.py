@@ -4,10 +4,12 @@ GitHub Actions output, and malformed configs stopping nox with a clear error."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from nox_cargo.build import toolchain as tc
 from tests.conftest import require
 from tests.integration.conftest import make_project, run_nox
 
@@ -43,7 +45,8 @@ def test_lint_catches_clippy_warnings_and_unformatted_code(project: Path) -> Non
     clippy = run_nox(project, "-s", "lint(step=clippy)")
     assert clippy.returncode != 0
     assert "clone_on_copy" in clippy.stdout or "using `clone`" in clippy.stdout, clippy.stdout
-    assert "cargo clippy --workspace" in clippy.stdout  # the command is shown as run
+    # the command is shown as run, with the project's compiler named (`cargo +<toolchain>`)
+    assert re.search(r"cargo (\+\S+ )?clippy --workspace", clippy.stdout), clippy.stdout
     fmt = run_nox(project, "-s", "lint(step=fmt)")
     assert fmt.returncode != 0
     assert "fn    badly_formatted( )" in fmt.stdout or "-fn    badly_formatted" in fmt.stdout
@@ -73,7 +76,9 @@ def test_tests_run_on_stable_and_write_junit(project: Path) -> None:
 
 def test_tests_really_run_on_the_msrv_toolchain(project: Path) -> None:
     require(Path("/usr/bin/rustc").exists(), "Debian's rustc 1.63 (apt-get install rustc cargo)")
-    result = run_nox(project, "-s", "test(toolchain=msrv)")
+    # Pinned: on a machine with rustup's 1.63 too, discovery alone would prefer rustup's.
+    pin = "test.msrv-toolchain=/usr/bin/rustc"
+    result = run_nox(project, "-s", "test(toolchain=msrv)", "--", "-c", pin)
     assert result.returncode == 0, result.stdout
     assert "testing with rustc 1.63" in result.stdout
     assert "RUSTC=/usr/bin/rustc" in result.stdout
@@ -98,18 +103,21 @@ def test_github_actions_output(project: Path, tmp_path: Path) -> None:
 
 
 def test_skip_locally_fail_in_ci(tmp_path: Path) -> None:
-    # A workspace whose rust-version has no toolchain here: msrv is skipped, or fails in CI.
+    # A workspace whose rust-version has no toolchain here, and provisioning off (with it on,
+    # rustup would install one): msrv is skipped with the command, or fails in CI.
+    have = {(t.version.major, t.version.minor) for t in tc.discover()}
+    minor = next(m for m in range(64, 200) if (1, m) not in have)
     root = make_project(tmp_path / "p")
     for manifest in (root / "weft" / "crates").glob("*/Cargo.toml"):
         manifest.write_text(
-            manifest.read_text().replace('rust-version = "1.63"', 'rust-version = "1.64"')
+            manifest.read_text().replace('rust-version = "1.63"', f'rust-version = "1.{minor}"')
         )
-    local = run_nox(root, "-s", "test(toolchain=msrv)")
+    local = run_nox(root, "-s", "test(toolchain=msrv)", "--", "--no-provision")
     assert local.returncode == 0, local.stdout
-    assert "skipped" in local.stdout and "1.64" in local.stdout
-    in_ci = run_nox(root, "-s", "test(toolchain=msrv)", env={"CI": "true"})
+    assert "skipped" in local.stdout and f"1.{minor}" in local.stdout
+    in_ci = run_nox(root, "-s", "test(toolchain=msrv)", "--", "--no-provision", env={"CI": "true"})
     assert in_ci.returncode != 0
-    assert "1.64" in in_ci.stdout and "rustup toolchain install 1.64" in in_ci.stdout
+    assert f"rustup toolchain install 1.{minor}" in in_ci.stdout
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,9 @@ def _matrix_targets(name: str, job: str) -> list[str]:
 def test_every_registry_target_is_in_the_build_and_release_matrices() -> None:
     registry = Project.load(REPO, environ={}).config.target_registry
     ids = [t.id for t in registry]
-    assert {"x86_64-gnu", "aarch64-gnu", "x86_64-windows-gnu"} <= set(ids)
+    assert {"x86_64-musl", "aarch64-musl", "aarch64-macos", "x86_64-windows", "x86_64-gnu"} <= set(
+        ids
+    )
     assert _matrix_targets("ci.yml", "build") == ids
     assert _matrix_targets("release.yml", "package") == ids
     jobs = workflow("ci.yml")["jobs"]

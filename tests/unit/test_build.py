@@ -12,13 +12,14 @@ import pytest
 from nox_cargo import config as cfg
 from nox_cargo import git, project
 from nox_cargo.build import builder as build
-from nox_cargo.build import smoke
+from nox_cargo.build import cdeps, smoke
 from nox_cargo.build.strategies import Plan
 from nox_cargo.doctor import Probes
 from nox_cargo.errors import CommandFailed, NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.manifest import BuildManifest, sha256_file
 from nox_cargo.process import Completed
 from nox_cargo.project import Project
+from nox_cargo.provision import installer
 from nox_cargo.workspace import Package, Version, Workspace
 from tests.unit.test_build_headers import elf
 from tests.unit.test_strategies import DEBIAN, STABLE, machine
@@ -47,9 +48,17 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: Any) 
         metadata={},
     )
     monkeypatch.setattr(project, "_workspace_at", lambda path: workspace)
+    monkeypatch.setattr(cdeps, "c_code", lambda root, locked: ())  # no `cargo metadata` here
     table = {"targets": TARGETS, **extra}
     config = cfg.load(cfg.ConfigSource(table, "test config", tmp_path), {})
-    return Project(tmp_path, config, None, {"SOURCE_DATE_EPOCH": "1700000000", "PATH": ""})
+    # rustup's home and the tool dir are the test's own: the real machine's do not matter.
+    environ = {
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "PATH": "",
+        "HOME": str(tmp_path),
+        "RUSTUP_HOME": str(tmp_path / "rustup"),
+    }
+    return Project(tmp_path, config, None, environ)
 
 
 class FakeRun:
@@ -80,7 +89,7 @@ class FakeRun:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRun:
     runner = FakeRun(elf(None, []))
-    for module in (build, smoke, git):
+    for module in (build, smoke, git, installer):
         monkeypatch.setattr(module, "run", runner)
     return runner
 
@@ -91,7 +100,7 @@ def test_dry_run_prints_the_commands_and_runs_nothing(
     fake: FakeRun,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    proj = make_project(tmp_path, monkeypatch)
+    proj = make_project(tmp_path, monkeypatch, toolchain="/usr/bin/rustc")  # Debian's, by name
     m = machine(tools=("rustup", "aarch64-linux-gnu-gcc"))
     plan = build.build_target(proj, "aarch64-gnu", dry_run=True, machine=m)
     assert isinstance(plan, Plan) and plan.toolchain is DEBIAN
@@ -146,17 +155,34 @@ def test_failed_rustup_target_add_falls_through_to_unavailable(
     with pytest.raises(Unavailable) as info:
         build.build_target(proj, "aarch64-musl", machine=machine())
     message = info.value.message
-    assert "no toolchain has the std for aarch64-unknown-linux-musl" in message.splitlines()[0]
-    assert "rustup: `rustup target add --toolchain" in message
+    assert "has no std for aarch64-unknown-linux-musl" in message.splitlines()[0]
+    assert "rustup: Cannot provision the aarch64-unknown-linux-musl std" in message
     assert "error: could not download file" in message
-    assert "`pip install ziglang cargo-zigbuild`" in (info.value.hint or "")
+    assert (
+        "`rustup target add --toolchain 1.95.0-x86_64-unknown-linux-gnu "
+        "aarch64-unknown-linux-musl`" in (info.value.hint or "")
+    )
     assert not any("build" in c for c in fake.calls)
+
+
+def test_provision_never_skips_with_the_exact_command_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeRun
+) -> None:
+    proj = make_project(tmp_path, monkeypatch, provision="never")
+    with pytest.raises(Unavailable) as info:
+        build.build_target(proj, "aarch64-musl", machine=machine())
+    assert "provisioning is off" in info.value.message
+    assert (
+        "`rustup target add --toolchain 1.95.0-x86_64-unknown-linux-gnu "
+        "aarch64-unknown-linux-musl`" in (info.value.hint or "")
+    )
+    assert fake.calls == []
 
 
 def test_missing_linker_is_an_error_before_cargo_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeRun
 ) -> None:
-    proj = make_project(tmp_path, monkeypatch)
+    proj = make_project(tmp_path, monkeypatch, toolchain="/usr/bin/rustc")
     with pytest.raises(ToolchainError) as info:
         build.build_target(proj, "aarch64-gnu", machine=machine(tools=()))
     assert "gcc-aarch64-linux-gnu" in (info.value.hint or "")
@@ -176,12 +202,20 @@ def test_doctor_has_one_row_per_target(tmp_path: Path, monkeypatch: pytest.Monke
     facts = Probes(proj)
     facts.__dict__["toolchains"] = [STABLE, DEBIAN]  # cached_property: no rustc is probed
     facts.__dict__["default_toolchain"] = STABLE
-    rows = {row.item.split()[0]: row for row in build.target_rows(facts)}
+    compiler_row, *target_rows = build.target_rows(facts)
+    assert compiler_row.item == "the project's compiler" and compiler_row.ok is True
+    assert "rustc 1.95.0" in compiler_row.detail and "the default toolchain" in compiler_row.detail
+    rows = {row.item.split()[0]: row for row in target_rows}
     assert list(rows) == [t.id for t in proj.config.target_registry]
     assert rows["x86_64-gnu"].ok is True and "native" in rows["x86_64-gnu"].detail
-    # PATH is empty: no rustup, no cross linker.
+    # PATH is empty: the configured cross linker is missing.
     assert rows["aarch64-gnu"].ok is False
     assert "gcc-aarch64-linux-gnu" in rows["aarch64-gnu"].fix
-    assert rows["aarch64-macos"].ok is False
-    assert "needs a macOS runner: macos-15" in rows["aarch64-macos"].detail
-    assert "`rustup target add aarch64-unknown-linux-musl`" in rows["aarch64-musl"].fix
+    assert rows["aarch64-macos"].ok is None
+    assert "needs a macOS runner (macos-15) or zig" in rows["aarch64-macos"].detail
+    assert rows["x86_64-windows"].ok is False
+    assert "needs a Windows runner (windows-latest)" in rows["x86_64-windows"].detail
+    assert (
+        "`rustup target add --toolchain 1.95.0-x86_64-unknown-linux-gnu "
+        "aarch64-unknown-linux-musl`" in rows["aarch64-musl"].fix
+    )

@@ -120,6 +120,12 @@ def test_nightly_features_get_the_config_that_leaves_benches_out(
         raise CommandFailed(argv, 101, "error: could not compile `demo`", None)
 
     monkeypatch.setattr(lint, "run", failing)
+    # The project's compiler, as discovery would give it (no rustc is probed here).
+    from nox_cargo.build.compiler import Cargo
+    from tests.unit.test_strategies import STABLE
+
+    cargo = Cargo(("cargo",), {}, STABLE, "the default toolchain")
+    monkeypatch.setattr(lint, "cargo_for", lambda project, components, for_what: cargo)
     with pytest.raises(CommandFailed) as info:
         lint.run_step(project, "check")
     assert 'check-args = ["--lib", "--bins", "--tests", "--examples"]' in (info.value.hint or "")

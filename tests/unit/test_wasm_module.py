@@ -17,6 +17,7 @@ from nox_cargo.build import toolchain as tc
 from nox_cargo.build.strategies import Machine
 from nox_cargo.errors import CommandFailed, ConfigError, NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
+from nox_cargo.provision import installer
 from nox_cargo.wasm import binary, runtime
 from nox_cargo.wasm import module as wasm_module
 from nox_cargo.workspace import Package, Version, Workspace
@@ -50,8 +51,14 @@ def fake_project(tmp_path: Path, overrides: Sequence[str] = ()) -> Project:
         types.SimpleNamespace(
             config=cfg.load(None, {}, overrides),
             workspace=WORKSPACE,
+            workspace_path=WORKSPACE.root,
             locked=["--locked"],
-            environ={"PATH": str(bin_dir)},
+            # rustup's home is the test's own: what the real machine has does not matter.
+            environ={
+                "PATH": str(bin_dir),
+                "HOME": str(tmp_path),
+                "RUSTUP_HOME": str(tmp_path / "rustup"),
+            },
             report_dir=tmp_path / "report",
             dist_dir=tmp_path / "dist",
             base_dir=tmp_path,
@@ -112,7 +119,7 @@ def test_missing_wasm_std_is_unavailable_with_the_fix(
     with pytest.raises(Unavailable) as info:
         wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "wasm32-wasip1" in info.value.message
-    assert "rustup target add wasm32-wasip1" in (info.value.hint or "")
+    assert "install the std for wasm32-wasip1" in (info.value.hint or "")
     assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
 
 
@@ -132,7 +139,7 @@ def test_rustup_adds_the_missing_std_to_the_default_toolchain(
         commands.append([str(a) for a in argv])
         (tmp_path / "sysroot" / "lib" / "rustlib" / "wasm32-wasip1" / "lib").mkdir(parents=True)
 
-    monkeypatch.setattr(builder, "run", fake_run)
+    monkeypatch.setattr(installer, "run", fake_run)
     chosen = wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert commands == [["rustup", "target", "add", "--toolchain", "stable", "wasm32-wasip1"]]
     assert chosen.has_std("wasm32-wasip1")
@@ -150,21 +157,24 @@ def test_rustup_that_cannot_download_is_unavailable_with_its_reason(
     def offline(argv: list[str], **kwargs: Any) -> None:
         raise CommandFailed(argv, 1, "info: downloading component\nerror: could not download")
 
-    monkeypatch.setattr(builder, "run", offline)
+    monkeypatch.setattr(installer, "run", offline)
     with pytest.raises(Unavailable) as info:
         wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
     assert "error: could not download" in info.value.message
     assert "libstd-rust-dev-wasm32" in (info.value.hint or "")
 
 
-def test_an_old_rustc_with_wasm32_wasi_std_is_chosen(
+def test_an_old_rustc_with_wasm32_wasi_std_is_used_when_the_config_names_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
     debian = toolchain("1.63.0", ("x86_64-unknown-linux-gnu", "wasm32-wasi"))
     monkeypatch.setattr(tc, "discover", lambda environ=None: [stable, debian])
     monkeypatch.setattr(tc, "default_toolchain", lambda ts, environ=None: stable)
-    chosen = wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")
+    with pytest.raises(Unavailable, match="has no std for wasm32-wasip1"):
+        wasm_module.select_toolchain(fake_project(tmp_path), "wasm32-wasip1")  # the project's
+    pinned = fake_project(tmp_path, [f"toolchain={debian.rustc}"])
+    chosen = wasm_module.select_toolchain(pinned, "wasm32-wasip1")
     assert chosen is debian
     assert chosen.triple_name("wasm32-wasip1") == "wasm32-wasi"
 
@@ -298,16 +308,17 @@ def test_missing_wasmtime_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_doctor_row_names_the_toolchain_the_stage_would_use(tmp_path: Path) -> None:
     from nox_cargo import doctor
 
-    facts = doctor.Probes(fake_project(tmp_path))
     stable = toolchain("1.95.0", ("x86_64-unknown-linux-gnu",))
     debian = toolchain("1.63.0", ("wasm32-wasi",))
-    facts.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)
-    rows = {row.item: row for row in wasm_module.wasm_stage_rows(facts)}
+    pinned = doctor.Probes(fake_project(tmp_path, [f"toolchain={debian.rustc}"]))
+    pinned.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)
+    rows = {row.item: row for row in wasm_module.wasm_stage_rows(pinned)}
     row = rows["toolchain for wasm32-wasip1"]
     assert row.ok
     assert "rustc 1.63.0" in row.detail
     assert row.detail.endswith("as wasm32-wasi")
-    facts.__dict__.update(toolchains=[stable])
+    facts = doctor.Probes(fake_project(tmp_path))  # the project's compiler is the default
+    facts.__dict__.update(toolchains=[stable, debian], default_toolchain=stable)
     row = {r.item: r for r in wasm_module.wasm_stage_rows(facts)}["toolchain for wasm32-wasip1"]
     assert not row.ok
     assert "rustup target add wasm32-wasip1" in row.fix
@@ -331,14 +342,15 @@ MSRV = toolchain("1.63.0", ("wasm32-wasi", "x86_64-unknown-linux-gnu"))
 @pytest.mark.parametrize(
     ("default", "rust_version", "expected"),
     [
-        ("1.95.0", "1.63", RELEASE),  # the default toolchain
-        (None, "1.63", RELEASE),  # no default: releases before the (newer) nightly
+        ("1.95.0", "1.63", RELEASE),  # the default toolchain is the project's compiler
+        ("1.97.0-nightly", "1.63", NIGHTLY),  # whatever it is: never another that has the std
         ("1.63.0", "1.63", MSRV),  # a default at the MSRV is still the default
-        ("1.63.0", "1.70", RELEASE),  # ... but not below the workspace's rust-version
+        ("1.63.0", "1.70", None),  # ... but not below the workspace's rust-version
+        (None, "1.63", None),  # no toolchain at all
     ],
 )
 def test_wasm_picks_the_toolchain_build_would_pick(
-    tmp_path: Path, default: str | None, rust_version: str, expected: tc.Toolchain
+    tmp_path: Path, default: str | None, rust_version: str, expected: tc.Toolchain | None
 ) -> None:
     machine = synthetic_machine(default, NIGHTLY, RELEASE, MSRV)
     members = tuple(
@@ -347,6 +359,12 @@ def test_wasm_picks_the_toolchain_build_would_pick(
     project = fake_project(tmp_path)
     project.__dict__["workspace"] = dataclasses.replace(WORKSPACE, members=members)
     target = cfg.Target("wasm", "wasm32-wasip1")
+    if expected is None:
+        with pytest.raises(Unavailable):
+            builder.choose(project, builder.make_request(project, target), machine, prepare=False)
+        with pytest.raises(Unavailable):
+            wasm_module.select_toolchain(project, "wasm32-wasip1", machine)
+        return
     by_build = builder.choose(
         project, builder.make_request(project, target), machine, prepare=False
     ).plan.toolchain

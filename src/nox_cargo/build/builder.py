@@ -1,11 +1,14 @@
 """Release builds: one target of the registry → static binaries in dist/<id>/ + build manifest.
 
 Steps for `build(target=<id>)`: look the id up in the registry; probe this machine (toolchains,
-rustup, cargo-zigbuild + zig, cross + a container engine); take the first strategy, in the
-configured order, that can build the triple here (every rejection is printed with its reason);
-check the linker before cargo runs; build with `--locked`; read each binary's headers (a build
-configured static that came out dynamic is an error); smoke-run it (natively, qemu-user or wine);
-stage it atomically in dist/<id>/ and write the BuildManifest that later stages read.
+rustup, cargo-zigbuild + zig, cross + a container engine); resolve the project's compiler
+(config `toolchain`, rust-toolchain.toml, else the default; provisioned when pinned and missing);
+take the first strategy, in the configured order, that can build the triple here with it (every
+rejection is printed with its reason); provision what the plan needs (the std, zig and
+cargo-zigbuild) unless `provision = "never"`; check the linker before cargo runs; build with
+`--locked`; read each binary's headers (format, arch, static, minimum macOS); smoke-run it
+(natively, qemu-user or wine) when that can work, else record why not; stage it atomically in
+dist/<id>/ and write the BuildManifest that later stages read.
 
 `--dry-run` stops after the choice and prints the exact commands and environment.
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nox_cargo import git
-from nox_cargo.build import linkers, smoke, targets
+from nox_cargo.build import cdeps, compiler, linkers, smoke, targets
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.headers import BinaryInfo, inspect
 from nox_cargo.build.strategies import (
@@ -32,6 +34,7 @@ from nox_cargo.build.strategies import (
     Rejection,
     Request,
     candidates,
+    deployment_target,
     explain,
     first_plan,
     grouped,
@@ -45,6 +48,9 @@ from nox_cargo.fsutil import atomic_copy, locked
 from nox_cargo.manifest import Artifact, BuildManifest, sha256_file
 from nox_cargo.process import run
 from nox_cargo.project import Project
+from nox_cargo.provision import installer
+from nox_cargo.provision.needs import commands
+from nox_cargo.provision.tooldir import ToolDir
 
 CRT_STATIC = ("-C", "target-feature=+crt-static")
 
@@ -74,9 +80,11 @@ def machine_from(
     toolchains: list[tc.Toolchain],
     default: tc.Toolchain | None,
     environ: Mapping[str, str],
+    tools: ToolDir | None = None,
 ) -> Machine:
-    """The Machine for the strategies, from already discovered toolchains."""
-    path = environ.get("PATH")
+    """The Machine for the strategies, from already discovered toolchains (and the commands of
+    nox-cargo's tool directory, when given)."""
+    path = tools.path_value(environ) if tools else environ.get("PATH")
 
     def which(name: str) -> str | None:
         return shutil.which(name, path=path)
@@ -88,6 +96,8 @@ def machine_from(
     )
     # cargo-zigbuild finds zig on PATH or as `python3 -m ziglang`.
     has_zig = which("zig") is not None or importlib.util.find_spec("ziglang") is not None
+    if tools is not None:
+        has_zig = has_zig or tools.has_pypi("ziglang")
     return Machine(
         host=host,
         toolchains=tuple(toolchains),
@@ -98,9 +108,18 @@ def machine_from(
     )
 
 
-def probe_machine(environ: Mapping[str, str]) -> Machine:
+def probe_machine(environ: Mapping[str, str], tools: ToolDir | None = None) -> Machine:
     toolchains = tc.discover(environ)
-    return machine_from(toolchains, tc.default_toolchain(toolchains, environ), environ)
+    return machine_from(toolchains, tc.default_toolchain(toolchains, environ), environ, tools)
+
+
+def tool_dir(project: Project) -> ToolDir:
+    return ToolDir.for_config(project.config.tools_dir, project.base_dir, project.environ)
+
+
+def provisioner(project: Project, machine: Machine) -> installer.Provisioner:
+    """What installs the project's needs, with the config's policy (`--no-provision` included)."""
+    return compiler.provisioner_for(project, machine.host, machine.which)
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -121,6 +140,12 @@ def make_request(project: Project, target: Target) -> Request:
         rustflags=rustflags_for(target),
         locked=tuple(project.locked),
         rust_version=workspace.rust_version,
+        # Only musl triples lack a C compiler that cc-rs would find (see strategies).
+        c_code=(
+            cdeps.c_code(workspace.root, workspace.lockfile.is_file())
+            if targets.parse_triple(target.triple).is_musl
+            else ()
+        ),
     )
 
 
@@ -138,53 +163,61 @@ class Choice:
     rejections: tuple[Rejection, ...]
 
 
-def choose(project: Project, request: Request, machine: Machine, *, prepare: bool) -> Choice:
-    """The first strategy that can build here; with `prepare`, its preparation must succeed.
+def with_compiler(
+    project: Project, request: Request, machine: Machine, *, provision: bool
+) -> Request:
+    """The request with the project's compiler filled in (provisioned when pinned and missing)."""
+    if request.toolchain is not None:
+        return request
+    toolchain, origin = compiler.resolve(
+        project,
+        machine.toolchains,
+        machine.default,
+        machine.host,
+        provisioner(project, machine) if provision else None,
+    )
+    return replace(request, toolchain=toolchain, toolchain_origin=origin)
 
-    A preparation that fails (e.g. `rustup target add` without network) rejects the strategy
-    with rustup's own error, and the next one is tried.
+
+def choose(
+    project: Project, request: Request, machine: Machine, *, prepare: bool, quiet: bool = False
+) -> Choice:
+    """The first strategy that can build here; with `prepare`, its needs are provisioned.
+
+    A need that cannot be provisioned (offline; `provision = "never"`) rejects the strategy with
+    the reason, and the next one is tried.
     """
     console = get_console()
+    request = with_compiler(project, request, machine, provision=prepare)
     target = request.target
+    install = provisioner(project, machine)
     rejections: list[Rejection] = []
     for item in candidates(request, machine, order_for(target, project.config.build.strategies)):
         if isinstance(item, Rejection):
-            console.info(f"strategy {item.strategy}: not here: {item.missing}")
+            if not quiet:
+                console.info(f"strategy {item.strategy}: not here: {item.missing}")
             rejections.append(item)
             continue
         plan = item
         if plan.linker is not None:
             linkers.check(plan.linker, target.triple, machine.which)
-        if prepare and plan.prepare:
-            failed = _prepare(plan)
-            if failed is not None:
+        missing = install.missing(plan.needs)
+        if missing and (prepare or install.policy == "never"):
+            try:
+                install.ensure(missing, f"build({target.id}) via {plan.strategy}")
+            except Unavailable as exc:
+                failed = Rejection(plan.strategy, exc.message.rstrip("."), commands(missing))
                 console.info(f"strategy {plan.strategy}: not here: {failed.missing}")
                 rejections.append(failed)
                 continue
-            if plan.toolchain is not None:  # it has the std it was prepared with now
+            if plan.toolchain is not None:  # it has the std it was provisioned with now
                 fresh = tc.installed_targets(plan.toolchain.sysroot)
                 plan = replace(plan, toolchain=replace(plan.toolchain, targets=fresh))
+        if any(not n.is_rustup for n in plan.needs) or plan.strategy == "zig":
+            plan = replace(plan, env={**plan.env, **install.tools.env(project.environ)})
         return Choice(plan, tuple(rejections))
     message, fix = explain(target, rejections)
     raise Unavailable(message, fix)
-
-
-def _prepare(plan: Plan) -> Rejection | None:
-    for argv in plan.prepare:
-        try:
-            run(argv, capture=True)
-        except NoxCargoError as exc:
-            tail = exc.tail if isinstance(exc, CommandFailed) else exc.message
-            lines = [ln.strip() for ln in tail.splitlines() if ln.strip()]
-            errors = [ln for ln in lines if ln.lower().startswith("error")]
-            why = (errors or lines or ["no output"])[0 if errors else -1]
-            return Rejection(
-                plan.strategy,
-                f"`{shlex.join(argv)}` failed ({why})",
-                # The same words as native's fix, so the list of fixes names it once.
-                f"`rustup target add {plan.cargo_triple}`",
-            )
-    return None
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -198,7 +231,7 @@ class Built:
     source: Path
     file_name: str
     info: BinaryInfo
-    smoke: str  # "ran natively: weft 0.3.0" or "skipped: <reason>"
+    smoke: str  # "ran natively: weft 0.3.0" or "not run: <reason>"
 
 
 def show_plan(request: Request, plan: Plan, cwd: Path, dist: Path) -> None:
@@ -206,8 +239,8 @@ def show_plan(request: Request, plan: Plan, cwd: Path, dist: Path) -> None:
     target = request.target
     console.info(f"{target.id} ({target.triple}): strategy {plan.strategy}: {plan.reason}")
     console.info("dry run: these commands would run, nothing is built")
-    for argv in plan.prepare:
-        console.command(argv)
+    for need in plan.needs:
+        console.info(f"would provision {need.describe()}: `{need.user_command()}`")
     console.command(plan.argv, cwd=cwd, env=dict(plan.env))
     files = ", ".join(request.triple.binary_name(b) for b in request.binaries)
     console.info(f"then: stage {files} and build-manifest.json in {dist / target.id}")
@@ -225,7 +258,7 @@ def build_target(
     target = targets.lookup(project.config, target_id)
     request = make_request(project, target)
     workspace = project.workspace
-    machine = machine or probe_machine(project.environ)
+    machine = machine or probe_machine(project.environ, tool_dir(project))
     static = targets.is_static(target)
     console.info(
         f"target {target.id}: {target.triple}, binaries {', '.join(request.binaries)}, "
@@ -241,13 +274,24 @@ def build_target(
     commit = git.commit(workspace.root)
     epoch = git.source_date_epoch(workspace.root, project.environ)
     started = time.monotonic()
-    run(
-        plan.argv,
-        cwd=workspace.root,
-        env=dict(plan.env),
-        hint=f'cargo\'s error is above; `nox -s "build(target={target.id})" -- --dry-run` '
-        "shows the exact command to rerun by hand.",
-    )
+    try:
+        run(
+            plan.argv,
+            cwd=workspace.root,
+            env=dict(plan.env),
+            hint=f'cargo\'s error is above; `nox -s "build(target={target.id})" -- --dry-run` '
+            "shows the exact command to rerun by hand.",
+        )
+    except CommandFailed as exc:
+        if "failed to find tool" in exc.tail:
+            raise CommandFailed(
+                exc.argv,
+                exc.returncode,
+                exc.tail,
+                f"a build script needs a C compiler for {target.triple}: set the target's "
+                '`c-compiler`, or build it with zig (`strategy = "zig"`).',
+            ) from None
+        raise
     duration = time.monotonic() - started
     out_dir = workspace.target_dir / plan.cargo_triple / profile_dir(request.profile)
     host = plan.toolchain.host if plan.toolchain else machine.host
@@ -256,7 +300,7 @@ def build_target(
         _check_binary(request, out_dir / request.triple.binary_name(name), name, static)
         for name in request.binaries
     ]
-    built = [_smoke(b, runner, project) for b in built]
+    built = [_smoke(b, runner, project, machine.which) for b in built]
     manifest = _stage(project, request, plan, built, duration, (commit, epoch))
     _report(manifest, built, project.dist_dir)
     return manifest
@@ -275,6 +319,9 @@ def _check_binary(request: Request, path: Path, name: str, static: bool) -> Buil
             f"{path} is a {info.format} file, but {request.target.triple} binaries are {expected}.",
             "check the target's triple and linker.",
         )
+    triple = request.triple
+    if triple.is_macos:
+        _check_macho(request, path, info)
     if static and not info.static:
         raise NoxCargoError(
             f"{request.target.id} is configured to link statically, but {path.name} came out "
@@ -285,16 +332,48 @@ def _check_binary(request: Request, path: Path, name: str, static: bool) -> Buil
     return Built(name, path, request.triple.binary_name(name), info, "")
 
 
-def _smoke(built: Built, runner: smoke.SmokeRunner | smoke.SmokeSkip, project: Project) -> Built:
+def _check_macho(request: Request, path: Path, info: BinaryInfo) -> None:
+    """A macOS build has the triple's arch and the configured minimum macOS."""
+    triple = request.triple
+    wanted_arch = "x86_64+aarch64" if triple.arch == "universal2" else triple.arch
+    if triple.arch == "universal2":
+        arch_ok = sorted(info.arch.split("+")) == sorted(wanted_arch.split("+"))
+    else:
+        arch_ok = info.arch == wanted_arch
+    if not arch_ok:
+        raise NoxCargoError(
+            f"{path} is a Mach-O for {info.arch}, but {request.target.triple} is {wanted_arch}.",
+            "check the target's triple.",
+        )
+    wanted = deployment_target(request.target)
+    if info.min_os is not None and info.min_os != wanted:
+        raise NoxCargoError(
+            f"{path} requires macOS {info.min_os}, but the target's minimum macOS is {wanted}.",
+            "check MACOSX_DEPLOYMENT_TARGET in the environment and the target's "
+            "`macos-deployment-target`.",
+        )
+
+
+def _smoke(
+    built: Built,
+    runner: smoke.SmokeRunner | smoke.SmokeSkip,
+    project: Project,
+    which: Callable[[str], str | None],
+) -> Built:
+    """Run the binary when this machine can; otherwise record why not (never a failure of a
+    good build, except under CI/--strict where this very machine should run it natively)."""
     console = get_console()
     args = project.config.build.smoke_args
+    if isinstance(runner, smoke.SmokeRunner):
+        blocked = smoke.cannot_run(runner, built.info.needed, built.file_name, which)
+        runner = blocked or runner
     if isinstance(runner, smoke.SmokeSkip):
-        fix = f" (fix: {runner.fix})" if runner.fix else ""
-        console.info(f"smoke run of {built.file_name} skipped: {runner.reason}{fix}")
-        return Built(built.name, built.source, built.file_name, built.info, "skipped")
+        fix = f" (to run it: {runner.fix})" if runner.fix else ""
+        console.info(f"smoke run of {built.file_name}: not run: {runner.reason}{fix}")
+        return replace(built, smoke=f"not run: {runner.reason}")
     first = smoke.smoke_run(built.source, runner, args, project.workspace.root)
     console.success(f"{built.file_name} {' '.join(args)} ran {runner.how}: {first}")
-    return Built(built.name, built.source, built.file_name, built.info, f"ran {runner.how}")
+    return replace(built, smoke=f"ran {runner.how}: {first}")
 
 
 def _stage(
@@ -321,6 +400,9 @@ def _stage(
                     sha256=sha256_file(dist / relative),
                     static=b.info.static,
                     format=b.info.format,
+                    smoke=b.smoke,
+                    arch=b.info.arch,
+                    min_os=b.info.min_os or "",
                 )
             )
         toolchain = plan.toolchain
@@ -374,10 +456,23 @@ def _report(manifest: BuildManifest, built: list[Built], dist: Path) -> None:
 def target_rows(facts: Probes) -> Iterable[Row]:
     """Whether each target of the registry is buildable here, how, or the exact fix."""
     project = facts.project
-    machine = machine_from(facts.toolchains, facts.default_toolchain, project.environ)
+    machine = machine_from(
+        facts.toolchains, facts.default_toolchain, project.environ, tool_dir(project)
+    )
+    try:
+        toolchain, origin = compiler.resolve(
+            project, machine.toolchains, machine.default, machine.host, None
+        )
+    except NoxCargoError as exc:
+        yield Row("build", "the project's compiler", False, exc.message, exc.hint or "")
+        return
+    yield Row("build", "the project's compiler", True, f"{toolchain.describe()}; {origin}")
+    install = provisioner(project, machine)
     for target in project.config.target_registry:
         item = f"{target.id} ({target.triple})"
-        request = make_request(project, target)
+        request = replace(
+            make_request(project, target), toolchain=toolchain, toolchain_origin=origin
+        )
         plan, rejections = first_plan(
             request, machine, order_for(target, project.config.build.strategies)
         )
@@ -391,17 +486,17 @@ def target_rows(facts: Probes) -> Iterable[Row]:
             except NoxCargoError as exc:
                 yield Row("build", item, False, f"{plan.strategy}: {exc.message}", exc.hint or "")
                 continue
-        if plan.prepare:
-            # The std must be downloaded first: possible, but not known to work (offline?).
-            prepare = shlex.join(plan.prepare[0])
+        missing = install.missing(plan.needs)
+        if missing:
+            # Possible, but a download first (offline? `provision = "never"`?).
             before = "; ".join(grouped(rejections))
+            listed = ", ".join(n.describe() for n in missing)
             yield Row(
                 "build",
                 item,
                 None,
-                (f"{before}; " if before else "") + f"{plan.strategy} runs `{prepare}` first "
-                "(a download)",
-                rejections[0].fix if rejections else f"`{prepare}`",
+                (f"{before}; " if before else "") + f"{plan.strategy} after provisioning {listed}",
+                f"{commands(missing)} (or `nox -s provision`)",
             )
             continue
         yield Row("build", item, True, f"{plan.strategy}: {plan.reason}")

@@ -32,6 +32,7 @@ class BinaryInfo:
     interpreter: str | None  # ELF PT_INTERP
     needed: tuple[str, ...]  # ELF DT_NEEDED / PE imported DLLs / Mach-O dylibs
     foreign_libraries: tuple[str, ...]  # the `needed` entries the OS does not provide
+    min_os: str | None = None  # Mach-O: the minimum macOS (LC_BUILD_VERSION / LC_VERSION_MIN)
 
     @property
     def static(self) -> bool:
@@ -293,6 +294,13 @@ LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, LC_LAZY_LOAD_DYLIB = (
     0x20,
 )
 _DYLIB_COMMANDS = {LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, LC_LAZY_LOAD_DYLIB}
+LC_VERSION_MIN_MACOSX, LC_BUILD_VERSION = 0x24, 0x32
+
+
+def macos_version(encoded: int) -> str:
+    """Mach-O's xxxx.yy.zz nibble encoding as `11.0` or `10.12.1`."""
+    major, minor, patch = encoded >> 16, (encoded >> 8) & 0xFF, encoded & 0xFF
+    return f"{major}.{minor}" + (f".{patch}" if patch else "")
 
 
 def is_system_dylib(name: str) -> bool:
@@ -307,6 +315,7 @@ def _macho(data: bytes, base: int) -> BinaryInfo:
     cputype, _, _, ncmds, _, _ = _unpack(e + "iiIIII", data, base + 4)
     position = base + (32 if is64 else 28)
     needed: list[str] = []
+    min_os: str | None = None
     for _ in range(ncmds):
         cmd, cmdsize = _unpack(e + "II", data, position)
         if cmdsize < 8:
@@ -316,10 +325,16 @@ def _macho(data: bytes, base: int) -> BinaryInfo:
         if cmd in _DYLIB_COMMANDS:
             (name_offset,) = _unpack(e + "I", data, position + 8)
             needed.append(_cstring(data, position + name_offset))
+        elif cmd == LC_BUILD_VERSION:
+            _, minos = _unpack(e + "II", data, position + 8)
+            min_os = macos_version(minos)
+        elif cmd == LC_VERSION_MIN_MACOSX:
+            (version,) = _unpack(e + "I", data, position + 8)
+            min_os = macos_version(version)
         position += cmdsize
     foreign = tuple(n for n in needed if not is_system_dylib(n))
     arch = _MACHO_CPUS.get(cputype & 0xFFFFFFFF, f"macho-cpu-{cputype:#x}")
-    return BinaryInfo("macho", arch, None, tuple(needed), foreign)
+    return BinaryInfo("macho", arch, None, tuple(needed), foreign, min_os)
 
 
 def _fat_macho(data: bytes) -> BinaryInfo:
@@ -336,4 +351,9 @@ def _fat_macho(data: bytes) -> BinaryInfo:
     needed = tuple(dict.fromkeys(n for s in slices for n in s.needed))
     foreign = tuple(dict.fromkeys(n for s in slices for n in s.foreign_libraries))
     arch = "+".join(s.arch for s in slices)
-    return BinaryInfo("macho", arch, None, needed, foreign)
+    versions = sorted({s.min_os for s in slices if s.min_os}, key=_version_key)
+    return BinaryInfo("macho", arch, None, needed, foreign, versions[-1] if versions else None)
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))

@@ -3,7 +3,9 @@
 rustc links through a C compiler driver. For the host triple that is plain `cc`; for another
 glibc or MinGW triple it is that triple's cross gcc, which Debian/Ubuntu ship as a package. musl
 triples of the host's architecture link with the self-contained CRT objects and need nothing.
-A missing linker is found here, before cargo runs, with the package that provides it.
+A musl triple of another architecture links with the toolchain's own rust-lld and musl's
+self-contained CRT when its cross gcc is absent (see strategies). A missing linker is found here,
+before cargo runs, with the package that provides it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ class Linker:
     command: str
     package: str  # the Debian/Ubuntu package providing it ("" when unknown)
     configured: bool = False  # from the target's `linker` key
+    self_contained: bool = False  # rust-lld with the target's self-contained CRT objects
+
+    def describe(self) -> str:
+        if self.self_contained:
+            return f"rust-lld ({self.command}) and musl's self-contained CRT"
+        return self.command
 
     def install_hint(self) -> str:
         if self.package:
@@ -92,3 +100,12 @@ def check(linker: Linker, triple: str, which: Callable[[str], str | None]) -> st
 def env_var(triple: str) -> str:
     """`CARGO_TARGET_<TRIPLE>_LINKER`."""
     return "CARGO_TARGET_" + triple.upper().replace("-", "_").replace(".", "_") + "_LINKER"
+
+
+def c_compiler_names(triple: str, host: str) -> list[str]:
+    """The C compilers cc-rs looks for when it builds C code for a musl `triple` on `host`."""
+    t, h = parse_triple(triple), parse_triple(host)
+    names = [f"{t.arch}-linux-musl-gcc"]
+    if t.arch == h.arch and h.is_linux:
+        names.append("musl-gcc")
+    return names

@@ -1,14 +1,19 @@
 """The smoke run of a freshly built binary: natively, under qemu-user, or under wine.
 
 A foreign binary runs through `qemu-<arch>-static` (Linux triples of another architecture) or
-`wine64`/`wine` (Windows triples) when they are installed; otherwise the smoke run is skipped with
-the reason, which is not a failure: the build itself succeeded. A run that exits non-zero is.
+`wine64`/`wine` (Windows triples) when they are installed and can work; otherwise the smoke run is
+not run, with the reason recorded in the manifest, which is not a failure: the build itself
+succeeded and its headers were checked. A run that exits non-zero is a failure.
+
+Wine runs a PE only when it has every DLL the PE imports: Debian 12's wine 8.0 lacks
+`bcryptprimitives.dll`, which binaries from rustc >= 1.78 import. The import table is read first
+(`headers`), and a DLL wine does not ship turns the smoke run into "not run: wine lacks X".
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,3 +108,44 @@ def smoke_run(binary: Path, runner: SmokeRunner, args: Sequence[str], cwd: Path)
             "`build.smoke-args`.",
         )
     return output[0] if output else ""
+
+
+def wine_dll_dirs(wine: str) -> list[Path]:
+    """The directories of the PE DLLs a wine installation ships (wine >= 7 layout)."""
+    prefix = Path(wine).resolve().parent.parent
+    candidates = [
+        prefix / "lib" / "x86_64-linux-gnu" / "wine" / "x86_64-windows",
+        prefix / "lib" / "wine" / "x86_64-windows",
+        prefix / "lib64" / "wine" / "x86_64-windows",
+    ]
+    return [c for c in candidates if c.is_dir()]
+
+
+def wine_lacks(imports: Iterable[str], dll_dirs: Sequence[Path]) -> list[str]:
+    """The imported DLLs none of wine's DLL directories has (nothing known: nothing lacking)."""
+    if not dll_dirs:
+        return []
+    shipped = {p.name.lower() for d in dll_dirs for p in d.iterdir()}
+    return [
+        name
+        for name in imports
+        if name.lower() not in shipped
+        and not name.lower().startswith(("api-ms-win-", "ext-ms-win-"))
+    ]
+
+
+def cannot_run(
+    runner: SmokeRunner, imports: Sequence[str], binary: str, which: Callable[[str], str | None]
+) -> SmokeSkip | None:
+    """Why `runner` cannot start this binary although it is installed (wine missing a DLL)."""
+    if "WINEPREFIX" not in runner.env:
+        return None
+    wine = which(runner.prefix[0]) or runner.prefix[0]
+    lacking = wine_lacks(imports, wine_dll_dirs(wine))
+    if not lacking:
+        return None
+    return SmokeSkip(
+        f"{binary} imports {', '.join(lacking)}, which this wine does not have",
+        "run it on a Windows runner (the target's `runner`), or install a wine that ships "
+        f"{lacking[0]} (wine >= 9)",
+    )

@@ -1,15 +1,25 @@
 """Build strategies: the ways this machine can build a triple, behind one small Protocol.
 
 `STRATEGIES` maps a name to a strategy (cibuildwheel style). Each strategy looks at the probed
-`Machine` and either returns a `Plan` (the exact commands and environment, plus why it applies)
-or raises `NotHere` naming what is missing and the exact fix. `candidates()` walks them in the
-configured order; the build stage takes the first plan that works and explains every rejection.
+`Machine` and either returns a `Plan` (the exact commands and environment, what must be
+provisioned first, and why it applies) or raises `NotHere` naming what is missing and the fix.
+`candidates()` walks them in the configured order; the build stage takes the first plan that
+works and explains every rejection.
 
-- native: a discovered toolchain already has the triple's std (and is >= the workspace's
-  rust-version); cargo runs with that toolchain (`RUSTC` for Debian's).
-- rustup: `rustup target add <triple>` into a rustup toolchain first (downloads the std).
-- zig: `cargo zigbuild` with zig (PyPI's `ziglang`) as the linker, for Linux and macOS triples.
+Every strategy builds with the project's compiler (`Request.toolchain`: the config's `toolchain`,
+else the workspace's rust-toolchain.toml, else the default toolchain), never with "some
+toolchain that happens to have the std":
+
+- native: the compiler already has the triple's std.
+- rustup: the compiler is a rustup toolchain; the std is provisioned (`rustup target add`).
+- zig: `cargo zigbuild` with zig as the linker and C compiler (PyPI's `ziglang` and
+  `cargo-zigbuild`, provisioned into nox-cargo's tool directory), for Linux and macOS triples.
 - cross: `cross build` in a container (Docker or Podman).
+
+Linux musl triples of another architecture link with the toolchain's own rust-lld and musl's
+self-contained CRT (or a cross gcc when one is installed). A workspace whose build scripts compile
+C with cc-rs needs a C compiler for the triple: native and rustup say so up front unless one is
+configured (`c-compiler`) or on PATH, and zig provides one.
 """
 
 from __future__ import annotations
@@ -18,12 +28,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nox_cargo.build.linkers import Linker, required_linker
+from nox_cargo.build.linkers import Linker, c_compiler_names, required_linker
 from nox_cargo.build.linkers import env_var as linker_env_var
 from nox_cargo.build.targets import Triple, parse_triple
 from nox_cargo.build.toolchain import Toolchain
 from nox_cargo.config import Target
+from nox_cargo.provision import needs as nd
+from nox_cargo.provision.needs import Need
 from nox_cargo.workspace import Version
+
+# MACOSX_DEPLOYMENT_TARGET when the target's `macos-deployment-target` is empty: the oldest
+# macOS that current Rust supports per architecture (without it zig targets its newest SDK).
+DEFAULT_MACOS_DEPLOYMENT = {"x86_64": "10.12", "aarch64": "11.0", "universal2": "11.0"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,12 @@ class Request:
     locked: tuple[str, ...]
     rust_version: Version | None
     packages: tuple[str, ...] = ()  # `-p` (empty: the workspace's default members)
+    # The project's compiler, and where that choice comes from (None: the machine's default).
+    toolchain: Toolchain | None = None
+    toolchain_origin: str = "the default toolchain"
+    # Packages whose build scripts compile C through cc-rs/cmake ("ring (cc)"): they need a C
+    # compiler for the triple.
+    c_code: tuple[str, ...] = ()
 
     @property
     def triple(self) -> Triple:
@@ -56,7 +78,25 @@ class Request:
         return args + list(self.locked)
 
     def base_env(self) -> dict[str, str]:
-        return {"RUSTFLAGS": " ".join(self.rustflags)} if self.rustflags else {}
+        env = {"RUSTFLAGS": " ".join(self.rustflags)} if self.rustflags else {}
+        triple = self.triple
+        if triple.is_macos:
+            env["MACOSX_DEPLOYMENT_TARGET"] = deployment_target(self.target)
+        return env
+
+
+def deployment_target(target: Target) -> str:
+    """The minimum macOS of a macOS target: its key, else the per-arch default."""
+    if target.macos_deployment_target:
+        return target.macos_deployment_target
+    return DEFAULT_MACOS_DEPLOYMENT.get(parse_triple(target.triple).arch, "11.0")
+
+
+def std_triples(triple: str) -> tuple[str, ...]:
+    """The std a triple needs: both macOS ones for cargo-zigbuild's universal2-apple-darwin."""
+    if triple == "universal2-apple-darwin":
+        return ("x86_64-apple-darwin", "aarch64-apple-darwin")
+    return (triple,)
 
 
 @dataclass(frozen=True)
@@ -82,7 +122,7 @@ class Plan:
     cargo_triple: str  # what --target is given (an older rustc may name the triple differently)
     toolchain: Toolchain | None
     linker: Linker | None = None
-    prepare: tuple[tuple[str, ...], ...] = field(default=())  # run first (rustup target add)
+    needs: tuple[Need, ...] = field(default=())  # provisioned first (std, zig, cargo-zigbuild)
 
 
 class NotHere(Exception):
@@ -129,60 +169,78 @@ def _v(version: Version) -> tuple[int, int, int]:
     return (version.major, version.minor, version.patch)
 
 
-def _usable(toolchain: Toolchain) -> bool:
-    return toolchain.rustup_name is not None or toolchain.cargo is not None
-
-
 def _needs_runner(request: Request, machine: Machine) -> None:
-    """macOS triples need macOS, MSVC triples need Windows: no Linux strategy links them."""
+    """macOS triples need macOS (or zig), MSVC triples need Windows: its import libraries and
+    CRT come with Visual Studio, which no registry here provides."""
     triple, host = request.triple, parse_triple(machine.host)
     runner = request.target.runner
     if triple.is_macos and not host.is_macos:
         raise NotHere(
-            f"needs a macOS runner: {runner}",
-            f"build it on {runner} (GitHub Actions `runs-on: {runner}`) or on a Mac",
+            f"needs a macOS runner ({runner}) or zig",
+            f"build it on {runner} (GitHub Actions `runs-on: {runner}`), or with the zig strategy",
         )
     if triple.is_msvc and not host.is_windows:
         raise NotHere(
-            f"needs a Windows runner: {runner}",
+            f"needs a Windows runner ({runner}): the MSVC libraries cannot be fetched from "
+            "rustup, PyPI or crates.io",
             f"build it on {runner} (GitHub Actions `runs-on: {runner}`) or on Windows",
         )
 
 
-def toolchain_with_std(request: Request, machine: Machine) -> Toolchain:
-    """The preferred toolchain that has the triple's std and satisfies the rust-version."""
-    triple = request.target.triple
-    having = [t for t in preference(machine.toolchains, machine.default) if t.has_std(triple)]
-    having = [t for t in having if _usable(t)]
-    if not having:
-        raise NotHere(f"no toolchain has the std for {triple}", f"`rustup target add {triple}`")
+def compiler(request: Request, machine: Machine) -> Toolchain:
+    """The project's compiler; refused when it is older than the workspace's rust-version."""
+    toolchain = request.toolchain or machine.default
+    if toolchain is None:
+        raise NotHere("no Rust toolchain is installed", "install rustup (https://rustup.rs)")
+    if toolchain.rustup_name is None and toolchain.cargo is None:
+        raise NotHere(f"{toolchain.describe()} has no cargo beside it", "install its cargo")
     msrv = request.rust_version
-    recent = [t for t in having if msrv is None or t.version >= msrv]
-    if not recent:
-        old = "; ".join(t.describe() for t in having)
+    if msrv is not None and toolchain.version < msrv:
         raise NotHere(
-            f"the toolchains with the std for {triple} ({old}) are older than the workspace's "
-            f"rust-version {msrv}, so they are refused",
-            f"`rustup target add {triple}` on a toolchain >= {msrv}",
+            f"the project's compiler {toolchain.describe()} ({request.toolchain_origin}) is "
+            f"older than the workspace's rust-version {msrv}",
+            f"pin a toolchain >= {msrv} (rust-toolchain.toml or the config's `toolchain`)",
         )
-    return recent[0]
+    return toolchain
 
 
-def _rustup_toolchain(request: Request, machine: Machine) -> Toolchain:
-    if machine.which("rustup") is None:
-        raise NotHere("rustup is not installed", "install rustup (https://rustup.rs)")
-    candidates = [
-        t
-        for t in preference(machine.toolchains, machine.default)
-        if t.rustup_name is not None
-        and (request.rust_version is None or t.version >= request.rust_version)
-    ]
-    if not candidates:
+def missing_std(request: Request, toolchain: Toolchain) -> list[str]:
+    return [t for t in std_triples(request.target.triple) if not toolchain.has_std(t)]
+
+
+def toolchain_with_std(request: Request, machine: Machine) -> Toolchain:
+    """The project's compiler, when it has the triple's std."""
+    toolchain = compiler(request, machine)
+    missing = missing_std(request, toolchain)
+    if missing:
         raise NotHere(
-            f"no rustup toolchain is >= the workspace's rust-version {request.rust_version}",
-            "`rustup toolchain install stable`",
+            f"the project's compiler {toolchain.describe()} has no std for {', '.join(missing)}",
+            _std_fix(toolchain, missing),
         )
-    return candidates[0]
+    return toolchain
+
+
+def _std_fix(toolchain: Toolchain, triples: Sequence[str]) -> str:
+    if toolchain.rustup_name is None:
+        return (
+            f"install the std for {' '.join(triples)} into {toolchain.name}, or use a rustup "
+            "toolchain (the config's `toolchain`)"
+        )
+    return " && ".join(f"`{nd.target(t, toolchain.rustup_name).user_command()}`" for t in triples)
+
+
+def _std_needs(request: Request, toolchain: Toolchain) -> tuple[Need, ...]:
+    """The rustup targets the compiler lacks for the triple (NotHere when rustup cannot add)."""
+    missing = missing_std(request, toolchain)
+    if not missing:
+        return ()
+    if toolchain.rustup_name is None:
+        raise NotHere(
+            f"the project's compiler {toolchain.describe()} has no std for "
+            f"{', '.join(missing)} and is not a rustup toolchain",
+            _std_fix(toolchain, missing),
+        )
+    return tuple(nd.target(t, toolchain.rustup_name) for t in missing)
 
 
 def _linker(request: Request, toolchain: Toolchain, machine: Machine) -> Linker | None:
@@ -190,11 +248,43 @@ def _linker(request: Request, toolchain: Toolchain, machine: Machine) -> Linker 
     that is missing is an error the build stage raises before cargo runs)."""
     linker = required_linker(request.target, toolchain.host)
     if linker is not None and not linker.configured and machine.which(linker.command) is None:
+        lld = _self_contained_lld(request, toolchain, machine)
+        if lld is not None:
+            return lld
         raise NotHere(
             f"the linker {linker.command} for {request.target.triple} is not installed",
             f"`apt-get install {linker.package}`" if linker.package else linker.install_hint(),
         )
     return linker
+
+
+def _self_contained_lld(request: Request, toolchain: Toolchain, machine: Machine) -> Linker | None:
+    """musl of another architecture: the toolchain's rust-lld with musl's self-contained CRT."""
+    triple, host = request.triple, parse_triple(toolchain.host)
+    if not (triple.is_musl and triple.is_linux and host.is_linux):
+        return None
+    bundled = toolchain.sysroot / "lib" / "rustlib" / toolchain.host / "bin" / "rust-lld"
+    found = str(bundled) if bundled.exists() else machine.which("rust-lld")
+    return Linker(found, "", self_contained=True) if found else None
+
+
+def _c_compiler(request: Request, machine: Machine) -> dict[str, str]:
+    """cc-rs's `CC_<triple>` for a workspace with C code built for a musl triple, or NotHere."""
+    triple = request.triple
+    if not request.c_code or not triple.is_musl or request.target.triple == machine.host:
+        return {}
+    var = "CC_" + request.target.triple.replace("-", "_")
+    if request.target.c_compiler:
+        return {var: request.target.c_compiler}
+    for name in c_compiler_names(request.target.triple, machine.host):
+        if machine.which(name):
+            return {var: name}
+    raise NotHere(
+        f"{', '.join(request.c_code)} compile C for the target, and no C compiler for "
+        f"{request.target.triple} is installed",
+        "the zig strategy (zig is its C compiler; provisioned from PyPI), or set the target's "
+        f"`c-compiler` (e.g. {c_compiler_names(request.target.triple, machine.host)[0]})",
+    )
 
 
 def _cargo_env(toolchain: Toolchain, request: Request, linker: Linker | None) -> dict[str, str]:
@@ -205,9 +295,8 @@ def _cargo_env(toolchain: Toolchain, request: Request, linker: Linker | None) ->
     return env
 
 
-def _rustup_add(toolchain: Toolchain, triple: str) -> tuple[str, ...]:
-    assert toolchain.rustup_name is not None
-    return ("rustup", "target", "add", "--toolchain", toolchain.rustup_name, triple)
+def _explained(toolchain: Toolchain, request: Request) -> str:
+    return f"the project's compiler {toolchain.describe()} ({request.toolchain_origin})"
 
 
 # -- the four strategies ----------------------------------------------------------------------
@@ -219,21 +308,7 @@ class Native:
     def plan(self, request: Request, machine: Machine) -> Plan:
         _needs_runner(request, machine)
         toolchain = toolchain_with_std(request, machine)
-        triple_name = toolchain.triple_name(request.target.triple)
-        linker = _linker(request, toolchain, machine)
-        prefix, _ = toolchain.cargo_invocation()
-        reason = f"{toolchain.describe()} has the std for {request.target.triple}"
-        if linker is not None:
-            reason += f"; links with {linker.command}"
-        return Plan(
-            self.name,
-            reason,
-            (*prefix, "build", *request.cargo_args(triple_name)),
-            _cargo_env(toolchain, request, linker),
-            triple_name,
-            toolchain,
-            linker,
-        )
+        return _cargo_build_plan(self.name, request, machine, toolchain, ())
 
 
 class Rustup:
@@ -241,31 +316,49 @@ class Rustup:
 
     def plan(self, request: Request, machine: Machine) -> Plan:
         _needs_runner(request, machine)
-        toolchain = _rustup_toolchain(request, machine)
-        triple = request.target.triple
-        linker = _linker(request, toolchain, machine)
-        prefix, _ = toolchain.cargo_invocation()
-        reason = (
-            f"`rustup target add {triple}` downloads the std into {toolchain.rustup_name} "
-            f"({toolchain.version_line})"
-        )
-        if linker is not None:
-            reason += f"; links with {linker.command}"
-        return Plan(
-            self.name,
-            reason,
-            (*prefix, "build", *request.cargo_args(triple)),
-            _cargo_env(toolchain, request, linker),
-            triple,
-            toolchain,
-            linker,
-            prepare=(_rustup_add(toolchain, triple),),
-        )
+        toolchain = compiler(request, machine)
+        if toolchain.rustup_name is None:
+            raise NotHere(
+                f"the project's compiler {toolchain.describe()} is not a rustup toolchain",
+                _std_fix(toolchain, std_triples(request.target.triple)),
+            )
+        needs = _std_needs(request, toolchain)
+        if not needs:
+            raise NotHere("the std is already there (native builds it)", "use another strategy")
+        return _cargo_build_plan(self.name, request, machine, toolchain, needs)
+
+
+def _cargo_build_plan(
+    name: str, request: Request, machine: Machine, toolchain: Toolchain, needs: tuple[Need, ...]
+) -> Plan:
+    triple_name = toolchain.triple_name(request.target.triple)
+    linker = _linker(request, toolchain, machine)
+    c_env = _c_compiler(request, machine)
+    prefix, _ = toolchain.cargo_invocation()
+    reason = _explained(toolchain, request)
+    reason += (
+        f" gets the std for {request.target.triple} from rustup"
+        if needs
+        else f" has the std for {request.target.triple}"
+    )
+    if linker is not None:
+        reason += f"; links with {linker.describe()}"
+    if c_env:
+        reason += f"; C code compiled by {next(iter(c_env.values()))}"
+    return Plan(
+        name,
+        reason,
+        (*prefix, "build", *request.cargo_args(triple_name)),
+        {**_cargo_env(toolchain, request, linker), **c_env},
+        triple_name,
+        toolchain,
+        linker,
+        needs,
+    )
 
 
 class Zig:
     name = "zig"
-    FIX = "`pip install ziglang cargo-zigbuild`"
 
     def plan(self, request: Request, machine: Machine) -> Plan:
         triple = request.triple
@@ -274,33 +367,27 @@ class Zig:
                 f"cargo-zigbuild builds Linux and macOS targets, not {triple.triple}",
                 "use another strategy",
             )
-        missing = []
-        if machine.which("cargo-zigbuild") is None:
-            missing.append("cargo-zigbuild is not installed")
-        if not machine.has_ziglang:
-            missing.append("zig (PyPI `ziglang`) is not installed")
-        if missing:
-            raise NotHere(" and ".join(missing), self.FIX)
-        prepare: tuple[tuple[str, ...], ...] = ()
-        try:
-            toolchain = toolchain_with_std(request, machine)
-        except NotHere as no_std:
-            try:
-                toolchain = _rustup_toolchain(request, machine)
-            except NotHere:
-                raise no_std from None
-            prepare = (_rustup_add(toolchain, triple.triple),)
+        toolchain = compiler(request, machine)
+        # Declared even when present: the provisioner finds them (tool dir or PATH) or gets them.
+        needs = [*_std_needs(request, toolchain), nd.CARGO_ZIGBUILD, nd.ZIGLANG]
         triple_name = toolchain.triple_name(triple.triple)
         prefix, _ = toolchain.cargo_invocation()
+        reason = (
+            f"cargo-zigbuild links {triple.triple} with zig, on {_explained(toolchain, request)}"
+        )
+        if triple.is_macos:
+            reason += f"; minimum macOS {deployment_target(request.target)}"
+        if request.c_code:
+            reason += f"; zig compiles the C code of {', '.join(request.c_code)}"
         return Plan(
             self.name,
-            f"cargo-zigbuild links {triple.triple} with zig, on {toolchain.describe()}",
+            reason,
             (*prefix, "zigbuild", *request.cargo_args(triple_name)),
             _cargo_env(toolchain, request, None),
             triple_name,
             toolchain,
             None,
-            prepare,
+            tuple(needs),
         )
 
 

@@ -74,6 +74,7 @@ def _doc(text: str) -> dict[str, str]:
 
 TARGET_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TRIPLE = re.compile(r"^[a-z0-9_]+(-[a-z0-9_.]+){1,4}$")
+MACOS_VERSION = re.compile(r"^[0-9]{2}\.[0-9]{1,2}(\.[0-9]{1,2})?$")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,20 @@ class Target:
         default=None,
         metadata=_doc("link statically (+crt-static); default: yes for musl and MSVC, no for gnu"),
     )
+    c_compiler: str = field(
+        default="",
+        metadata=_doc(
+            "C compiler for the triple's C dependencies (cc-rs `CC_<triple>`), e.g. "
+            "`aarch64-linux-musl-gcc`; empty = found on PATH, else the zig strategy"
+        ),
+    )
+    macos_deployment_target: str = field(
+        default="",
+        metadata=_doc(
+            "minimum macOS of a macOS build (`MACOSX_DEPLOYMENT_TARGET`); empty = 10.12 for "
+            "x86_64, 11.0 for aarch64"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if not TARGET_ID.match(self.id):
@@ -159,6 +174,11 @@ class Target:
             )
         if self.strategy:
             check_strategies("strategy", (self.strategy,))
+        if self.macos_deployment_target and not MACOS_VERSION.match(self.macos_deployment_target):
+            raise Invalid(
+                "macos-deployment-target",
+                f"{self.macos_deployment_target!r} is not a macOS version like 11.0 or 10.12",
+            )
 
 
 def strategy_names() -> tuple[str, ...]:
@@ -600,6 +620,27 @@ class Config:
             "reuse a stage's recorded result while its inputs are unchanged; unset = on, except "
             "that under CI only results this CI job recorded are reused (set true where the job "
             "restores target/nox-cargo/cache/)"
+        ),
+    )
+    toolchain: str = field(
+        default="",
+        metadata=_doc(
+            "the toolchain of every cargo stage: a rustup toolchain (`1.93`, `stable`) or a path "
+            "to rustc; empty = the workspace's rust-toolchain.toml, else the default toolchain"
+        ),
+    )
+    provision: Literal["auto", "never"] = field(
+        default="auto",
+        metadata=_doc(
+            "`auto` installs what a stage needs (rustup toolchains, targets and components; PyPI "
+            "and crates.io tools into `tools-dir`); `never` skips the stage with the command"
+        ),
+    )
+    tools_dir: str = field(
+        default="",
+        metadata=_doc(
+            "nox-cargo's own tool directory for PyPI and crates.io tools; empty = the user "
+            "cache dir (~/.cache/nox-cargo/tools, ~/Library/Caches/..., %LOCALAPPDATA%\\...)"
         ),
     )
     lint: LintConfig = field(default_factory=LintConfig)

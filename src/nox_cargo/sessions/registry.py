@@ -7,7 +7,9 @@ session anyway: a no-op that requires every child.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 
 import nox
@@ -32,6 +34,10 @@ def register_stages(project: Project, stages: Sequence[Stage]) -> list[str]:
     _registered[:] = stages
     for stage in stages:
         _define(project, stage, stages)
+    if find(stages, "build") is not None:
+        from nox_cargo.sessions.build import define_card_alias
+
+        define_card_alias(project, sys.argv[1:], os.environ.get("NOXSESSION", ""))
     return [stage.name for stage in stages if stage.in_pipeline]
 
 

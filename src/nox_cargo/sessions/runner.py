@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import nox
 
+from nox_cargo.build.compiler import ensure_pinned
 from nox_cargo.config import Config
 from nox_cargo.console import Event, get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
@@ -92,6 +93,13 @@ def parser(session_name: str, description: str) -> ArgumentParser:
         action="store_true",
         help="run even when the inputs are unchanged since a recorded run (-c cache=false: "
         "neither reuse nor record)",
+    )
+    p.add_argument(
+        "--provision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="install what the stage needs (rustup, PyPI, crates.io) or only say what is "
+        "missing; default: the config's `provision` (auto)",
     )
     return p
 
@@ -179,6 +187,11 @@ def parse_posargs(
     return args, rest
 
 
+# Stages that only report (doctor shows a missing pin instead of installing it), and provision,
+# which installs the pin itself whatever the policy.
+_NO_PROVISIONING = frozenset({"doctor", "workflows", "provision"})
+
+
 def run_stage(
     session: nox.Session,
     name: str,
@@ -200,10 +213,15 @@ def run_stage(
     events: list[Event] = []
     replayed: Entry | None = None
     try:
-        project = Project.load(root or Path.cwd(), overrides=args.config, strict=args.strict)
-        cache = _open_cache(project, name, cached, args)
+        overrides = list(args.config)
+        if args.provision is not None:
+            overrides.append(f"provision={'auto' if args.provision else 'never'}")
+        project = Project.load(root or Path.cwd(), overrides=overrides, strict=args.strict)
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
+            if name not in _NO_PROVISIONING:
+                ensure_pinned(project)  # rustup's proxies need the pinned toolchain for cargo
+            cache = _open_cache(project, name, cached, args)
             replayed = cache.lookup() if cache else None
             if replayed is not None:
                 _replay(name, replayed)

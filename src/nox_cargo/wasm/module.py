@@ -22,6 +22,7 @@ smoke run needs the `wasmtime` CLI's component support, so it is not run here).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -841,6 +842,10 @@ def wasm_stage_rows(facts: doctor.Probes) -> Iterable[doctor.Row]:
     machine = builder.machine_from(facts.toolchains, facts.default_toolchain, project.environ)
     for triple in project.config.wasm.targets:
         request = wasm_request(project, triple)
+        # The project's compiler, as the stage would use it (nothing is provisioned here); the
+        # build rows name a problem with it.
+        with contextlib.suppress(NoxCargoError):
+            request = builder.with_compiler(project, request, machine, provision=False)
         plan, rejections = first_plan(request, machine, ("native",))
         if plan is not None and plan.toolchain is not None:
             name = plan.toolchain.triple_name(triple)

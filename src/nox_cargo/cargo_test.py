@@ -183,16 +183,20 @@ def _has_doctests(project: Project) -> bool:
     return any({"lib", "rlib", "proc-macro"} & set(p.lib_kinds) for p in project.workspace.members)
 
 
+def _run_plan(project: Project, test_plan: TestPlan, watch: Watch) -> None:
+    run(
+        test_plan.argv,
+        cwd=project.workspace.root,
+        env=test_plan.env or None,
+        hint="the failing tests are listed above.",
+        watch=watch,
+    )
+
+
 def _run_nextest(project: Project, test_plan: TestPlan) -> NoxCargoError | None:
     log = test_output.NextestLog()
     try:
-        run(
-            test_plan.argv,
-            cwd=project.workspace.root,
-            env=test_plan.env or None,
-            hint="the failing tests are listed above.",
-            watch=Watch(on_line=log.feed),
-        )
+        _run_plan(project, test_plan, Watch(on_line=log.feed))
     except CommandFailed as exc:
         if log.timed_out:
             timeout = test_timeout(project.config.test) or 0
@@ -218,13 +222,7 @@ def _run_cargo_test(
     failure: NoxCargoError | None = None
     hung: dict[str, list[str]] = {}
     try:
-        run(
-            test_plan.argv,
-            cwd=project.workspace.root,
-            env=test_plan.env or None,
-            hint="the failing tests are listed above.",
-            watch=Watch(log.feed, timeout, test_output.is_test_start),
-        )
+        _run_plan(project, test_plan, Watch(log.feed, timeout, test_output.is_test_start))
     except TimedOut as exc:
         names = _unfinished(project, log)
         if log.suites:

@@ -24,7 +24,7 @@ from nox_cargo.bench import stats
 from nox_cargo.bench.baseref import BaseRefError
 from nox_cargo.bench.compare import Gate
 from nox_cargo.bench.launcher import Command, RunFailed, build_launcher, launch
-from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure_latency
+from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
 from nox_cargo.bench.results import BaselineError, load_baseline
 from nox_cargo.bench.runner import BenchRegression, run_bench
 from nox_cargo.config import BenchConfig
@@ -134,7 +134,7 @@ def load(project: Path, *overrides: str) -> Project:
 def measure_rss_mib(launcher: Path, binary: Path, args: tuple[str, ...], work: Path) -> float:
     case = PreparedCase("rss", "latency", args, args, None, 0, 1)
     sampling = Sampling(warmup=1, min_runs=5, max_runs=5, max_seconds=60)
-    series = measure_latency(launcher, case, [Side("t", binary)], sampling, work)
+    series = measure(launcher, case, [Side("t", binary)], sampling, work)
     return stats.median(series[0]["maxrss_kib"]) / MIB
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nox_cargo.bench import stats
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry
@@ -127,19 +127,11 @@ class Judge:
 def _timing_row(m: Metric, judge: Judge) -> Row:
     case, metric, head, base, scale, unit = m.case, m.name, m.head, m.base, m.scale, m.unit
     gate, paired, inconclusive, rng = judge.gate, judge.paired, judge.inconclusive, judge.rng
-    head_median = stats.median(head) * scale
+    shown = Row(case, metric, unit, "smaller", stats.median(head) * scale)
     spread = stats.mad(head) * scale
     if base is None:
         low, high = stats.bootstrap_median_ci(head, rng)
-        return Row(
-            case,
-            metric,
-            unit,
-            "smaller",
-            head_median,
-            spread=spread,
-            ci=(low * scale, high * scale),
-        )
+        return replace(shown, spread=spread, ci=(low * scale, high * scale))
     estimate = stats.bootstrap_ratio_ci(base, head, rng, paired=paired and len(base) == len(head))
     decision = stats.decide(estimate, gate.floor, gate.threshold)
     verdict: str = decision.verdict
@@ -148,12 +140,8 @@ def _timing_row(m: Metric, judge: Judge) -> Row:
         verdict, note = "inconclusive", inconclusive
     elif not paired:
         note += "; cross-run comparison (less reliable than an interleaved --base run)"
-    return Row(
-        case,
-        metric,
-        unit,
-        "smaller",
-        head_median,
+    return replace(
+        shown,
         base=stats.median(base) * scale,
         spread=spread,
         ci=(estimate.low, estimate.high),

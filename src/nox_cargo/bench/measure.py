@@ -76,7 +76,7 @@ def _precision(per_side: Sequence[Sequence[float]], rng: random.Random) -> float
     return stats.relative_half_width(per_side[0], rng, resamples=400)
 
 
-def measure_latency(
+def measure(
     launcher: Path,
     case: PreparedCase,
     sides: Sequence[Side],
@@ -84,9 +84,32 @@ def measure_latency(
     workdir: Path,
     progress: Progress | None = None,
 ) -> list[Series]:
+    """The samples of one case, per side, measured the way its mode says."""
+    job = _Job(launcher, case, sides, sampling, workdir, progress)
+    return _throughput(job) if case.mode == "throughput" else _latency(job)
+
+
+@dataclass(frozen=True)
+class _Job:
+    launcher: Path
+    case: PreparedCase
+    sides: Sequence[Side]
+    sampling: Sampling
+    workdir: Path
+    progress: Progress | None
+
+    def start(self) -> tuple[random.Random, list[Command]]:
+        """A fresh random order for this case (seeded by its name), and each side's command."""
+        return case_rng(self.sampling.seed, self.case.name), [
+            self.case.command(s) for s in self.sides
+        ]
+
+
+def _latency(job: _Job) -> list[Series]:
     """Per side: wall_ns, user_us, sys_us, maxrss_kib, index-aligned across sides (pairs)."""
-    rng = case_rng(sampling.seed, case.name)
-    commands = [case.command(s) for s in sides]
+    launcher, case, sides, sampling = job.launcher, job.case, job.sides, job.sampling
+    workdir, progress = job.workdir, job.progress
+    rng, commands = job.start()
     series: list[Series] = [{k: [] for k in LATENCY_SERIES} for _ in sides]
     started = time.monotonic()
     first = True
@@ -147,19 +170,13 @@ def _collect(batch: Batch, series: list[Series]) -> None:
         side["maxrss_kib"].append(float(record.maxrss_kib))
 
 
-def measure_throughput(
-    launcher: Path,
-    case: PreparedCase,
-    sides: Sequence[Side],
-    sampling: Sampling,
-    workdir: Path,
-    progress: Progress | None = None,
-) -> list[Series]:
+def _throughput(job: _Job) -> list[Series]:
     """Per side: wall ns of each batch of `invocations` back-to-back runs, 1 and N workers."""
-    rng = case_rng(sampling.seed, case.name)
+    launcher, case, sides, sampling = job.launcher, job.case, job.sides, job.sampling
+    workdir, progress = job.workdir, job.progress
+    rng, commands = job.start()
     workers = cpu_count()
     series: list[Series] = [{k: [] for k in THROUGHPUT_SERIES} for _ in sides]
-    commands = [case.command(s) for s in sides]
     started = time.monotonic()
 
     def one_batch(i: int, jobs: int, measured: bool) -> int:

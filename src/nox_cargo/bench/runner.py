@@ -39,8 +39,7 @@ from nox_cargo.bench.measure import (
     Sampling,
     Side,
     expected_runs,
-    measure_latency,
-    measure_throughput,
+    measure,
 )
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
 from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
@@ -141,7 +140,6 @@ def measure_cases(
             def tick(n: int, task_id: TaskID = task) -> None:
                 progress.advance(task_id, n)
 
-            measure = measure_throughput if case.mode == "throughput" else measure_latency
             series = measure(launcher, case, sides, sampling, workdir, tick)
             progress.update(task, total=progress.tasks[-1].completed)
             if not live:

@@ -585,16 +585,9 @@ class Built:
     notes: tuple[str, ...]
 
 
-def build_module(
-    project: Project,
-    toolchain: tc.Toolchain,
-    triple: str,
-    package: Package,
-    bin_name: str,
-    library: bool = False,
-) -> Built:
+def finish_module(project: Project, built: Path, triple: str, package: str) -> Built:
+    """What cargo built, optimized and stripped: the bytes that ship, and their names."""
     config = project.config.wasm
-    built = build(project, toolchain, triple, package, bin_name, library)
     named_bytes = built.read_bytes()
     if is_component(named_bytes):
         get_console().info(f"{built.name} is a component ({len(named_bytes)} B)")
@@ -603,14 +596,14 @@ def build_module(
             "component is gated as cargo built it"
         )
         return Built(named_bytes, None, len(named_bytes), "none (a component)", (note,))
-    require_code(binary.parse(named_bytes, str(built)), str(built), package.name)
+    require_code(binary.parse(named_bytes, str(built)), str(built), package)
     unoptimized = binary.strip_custom(named_bytes) if config.strip else named_bytes
     work = project.report_dir / "wasm" / triple
     work.mkdir(parents=True, exist_ok=True)
     optimized, optimizer, notes = optimize(config, named_bytes, built, work)
     shipped = binary.strip_custom(optimized) if config.strip else optimized
     named = binary.parse(optimized, f"{built} after wasm-opt")
-    require_code(named, f"{built} after wasm-opt", package.name)
+    require_code(named, f"{built} after wasm-opt", package)
     get_console().info(f"raw size {len(unoptimized)} B before wasm-opt, {len(shipped)} B after")
     return Built(shipped, named, len(unoptimized), optimizer, tuple(notes))
 
@@ -709,7 +702,9 @@ def run_module(
     )
     module_path, manifest_path, report_path = _paths(project, triple, stem, single)
     try:
-        built = build_module(project, toolchain, triple, package, stem, library)
+        built = finish_module(
+            project, build(project, toolchain, triple, package, stem, library), triple, package.name
+        )
     except Unavailable:
         raise
     except NoxCargoError:

@@ -575,6 +575,17 @@ def is_component(data: bytes) -> bool:
 
 
 @dataclass(frozen=True)
+class ModuleTarget:
+    """One module to build: with which toolchain, for which triple, from which package."""
+
+    toolchain: tc.Toolchain
+    triple: str
+    package: Package
+    stem: str  # the bin name, or the cdylib's file stem
+    library: bool = False
+
+
+@dataclass(frozen=True)
 class Built:
     """The module after build, wasm-opt and strip: what ships, and the names of its functions."""
 
@@ -585,9 +596,11 @@ class Built:
     notes: tuple[str, ...]
 
 
-def finish_module(project: Project, built: Path, triple: str, package: str) -> Built:
-    """What cargo built, optimized and stripped: the bytes that ship, and their names."""
+def build_module(project: Project, target: ModuleTarget) -> Built:
+    """The module cargo builds, optimized and stripped: the bytes that ship, and their names."""
     config = project.config.wasm
+    triple, package = target.triple, target.package.name
+    built = build(project, target.toolchain, triple, target.package, target.stem, target.library)
     named_bytes = built.read_bytes()
     if is_component(named_bytes):
         get_console().info(f"{built.name} is a component ({len(named_bytes)} B)")
@@ -702,9 +715,7 @@ def run_module(
     )
     module_path, manifest_path, report_path = _paths(project, triple, stem, single)
     try:
-        built = finish_module(
-            project, build(project, toolchain, triple, package, stem, library), triple, package.name
-        )
+        built = build_module(project, ModuleTarget(toolchain, triple, package, stem, library))
     except Unavailable:
         raise
     except NoxCargoError:

@@ -219,17 +219,9 @@ def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
 
 def _rss_row(m: Metric, judge: Judge) -> Row:
     case, head, base, gate, inconclusive = m.case, m.head, m.base, judge.gate, judge.inconclusive
-    head_mib = stats.median(head) / 1024
+    shown = Row(case, "peak RSS (median)", "MiB", "smaller", stats.median(head) / 1024)
     if base is None:
-        return Row(
-            case,
-            "peak RSS (median)",
-            "MiB",
-            "smaller",
-            head_mib,
-            verdict="measured",
-            note=f"max over runs {max(head) / 1024:.2f} MiB",
-        )
+        return replace(shown, verdict="measured", note=f"max over runs {max(head) / 1024:.2f} MiB")
     base_kib = stats.median(base)
     allowed = max(base_kib * gate.rss_fraction, gate.rss_min_kib)
     growth = stats.median(head) - base_kib
@@ -241,16 +233,7 @@ def _rss_row(m: Metric, judge: Judge) -> Row:
         verdict, note = "improvement", f"shrank {-growth / 1024:.2f} MiB"
     else:
         verdict, note = "unchanged", f"within {allowed / 1024:.2f} MiB"
-    return Row(
-        case,
-        "peak RSS (median)",
-        "MiB",
-        "smaller",
-        head_mib,
-        base=base_kib / 1024,
-        verdict=verdict,
-        note=note,
-    )
+    return replace(shown, base=base_kib / 1024, verdict=verdict, note=note)
 
 
 def _throughput_rows(case: CaseResult, judge: Judge) -> list[Row]:

@@ -66,8 +66,11 @@ def test_a_stage_reruns_after_each_kind_of_input_change_and_only_then(
     assert real is not None
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "rustc").write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
-    (shim / "rustc").chmod(0o755)
+    # A toolchain is a rustc with its cargo beside it: wrap both.
+    for tool, target in (("rustc", real), ("cargo", shutil.which("cargo"))):
+        assert target is not None
+        (shim / tool).write_text(f'#!/bin/sh\nexec "{target}" "$@"\n')
+        (shim / tool).chmod(0o755)
     other_path = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
     assert "toolchain changed" in fmt(project, env=other_path)
     assert reused(fmt(project, env=other_path))

@@ -192,14 +192,18 @@ def default_toolchain(
     on_path = shutil.which("rustc", path=env.get("PATH"))
     if on_path is None:
         return None
-    if _is_rustup_proxy(Path(on_path), env):
-        try:
-            done = run(["rustc", "--print", "sysroot"], capture=True, quiet=True)
-        except NoxCargoError:
-            return None
-        sysroot = Path(done.stdout.strip()).resolve()
-        return next((t for t in toolchains if t.sysroot.resolve() == sysroot), None)
-    return next((t for t in toolchains if t.rustc == Path(on_path)), None)
+    if not _is_rustup_proxy(Path(on_path), env):
+        exact = next((t for t in toolchains if t.rustc == Path(on_path)), None)
+        if exact is not None:
+            return exact
+    # rustup's proxy, or a wrapper around a toolchain discovered under another name (discovery
+    # keeps one toolchain per sysroot): the toolchain whose sysroot this rustc reports.
+    try:
+        done = run([on_path, "--print", "sysroot"], capture=True, quiet=True)
+    except NoxCargoError:
+        return None
+    sysroot = Path(done.stdout.strip()).resolve()
+    return next((t for t in toolchains if t.sysroot.resolve() == sysroot), None)
 
 
 def select_msrv(

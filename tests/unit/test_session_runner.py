@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import nox
 import pytest
@@ -13,23 +13,7 @@ from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
 from nox_cargo.project import Project
 from nox_cargo.sessions.runner import parse_posargs, parser, run_stage
 from nox_cargo.stage import Option
-
-
-class Quit(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class FakeSession:
-    def __init__(self, posargs: list[str]) -> None:
-        self.posargs = posargs
-
-    def error(self, message: str) -> NoReturn:
-        raise Quit("error", message)
-
-    def skip(self, message: str) -> NoReturn:
-        raise Quit("skip", message)
+from tests.unit.fake_session import FakeSession, Quit
 
 
 def call(tmp_path: Path, body: Any, posargs: list[str] | None = None) -> None:

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import nox
 import pytest
@@ -21,6 +21,7 @@ from nox_cargo.errors import NoxCargoError, Unavailable
 from nox_cargo.project import Project
 from nox_cargo.sessions.runner import Cached, parser, run_stage
 from nox_cargo.workspace import Workspace
+from tests.unit.fake_session import FakeSession, Quit
 
 LINT = Inputs(config=sections("lint", "workspace"))
 
@@ -171,23 +172,6 @@ def test_a_remembered_hash_is_not_trusted_for_a_file_changed_just_before(tmp_pat
 
 
 # -- the runner: reuse, verdicts, outputs, corrupt entries ------------------------------------
-
-
-class Quit(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class FakeSession:
-    def __init__(self, posargs: list[str]) -> None:
-        self.posargs = posargs
-
-    def error(self, message: str) -> NoReturn:
-        raise Quit("error", message)
-
-    def skip(self, message: str) -> NoReturn:
-        raise Quit("skip", message)
 
 
 class Body:

@@ -14,6 +14,19 @@ import pytest
 from tests.conftest import WEFT
 
 NOXFILE = "import nox_cargo\n\nnox_cargo.register()\n"
+# Static glibc builds for x86_64 and aarch64 (Debian's cross gcc links the latter).
+GNU_TARGETS = """\
+[[tool.nox-cargo.targets]]
+id = "x86_64-gnu"
+triple = "x86_64-unknown-linux-gnu"
+static = true
+
+[[tool.nox-cargo.targets]]
+id = "aarch64-gnu"
+triple = "aarch64-unknown-linux-gnu"
+linker = "aarch64-linux-gnu-gcc"
+static = true
+"""
 
 
 def make_project(root: Path, config: str = "", workspace_dir: str = "weft") -> Path:

@@ -19,23 +19,13 @@ from nox_cargo.build.headers import inspect
 from nox_cargo.fsutil import locked
 from nox_cargo.manifest import BuildManifest, sha256_file
 from tests.conftest import require, require_tool
-from tests.integration.conftest import make_project, run_nox
+from tests.integration.conftest import GNU_TARGETS, make_project, run_nox
 
 pytestmark = pytest.mark.integration
 
-TARGETS = """toolchain = "/usr/bin/rustc"
+TARGETS = f"""toolchain = "/usr/bin/rustc"
 
-[[tool.nox-cargo.targets]]
-id = "x86_64-gnu"
-triple = "x86_64-unknown-linux-gnu"
-static = true
-
-[[tool.nox-cargo.targets]]
-id = "aarch64-gnu"
-triple = "aarch64-unknown-linux-gnu"
-linker = "aarch64-linux-gnu-gcc"
-static = true
-
+{GNU_TARGETS}
 [[tool.nox-cargo.targets]]
 id = "x86_64-windows-gnu"
 triple = "x86_64-pc-windows-gnu"

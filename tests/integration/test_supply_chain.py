@@ -30,7 +30,7 @@ import pytest
 
 from nox_cargo.packaging import sbom
 from tests.conftest import require, require_tool
-from tests.integration.conftest import make_project, run_nox
+from tests.integration.conftest import GNU_TARGETS, make_project, run_nox
 from tests.integration.release_project import clone, env_for
 
 pytestmark = pytest.mark.integration
@@ -38,21 +38,14 @@ pytestmark = pytest.mark.integration
 VERSION = "0.3.0"
 PLATFORMS = {"linux/amd64": "x86_64-gnu", "linux/arm64": "aarch64-gnu"}
 TRIPLES = {"x86_64-gnu": "x86_64-unknown-linux-gnu", "aarch64-gnu": "aarch64-unknown-linux-gnu"}
-CONFIG = """
-[[tool.nox-cargo.targets]]
-id = "x86_64-gnu"
-triple = "x86_64-unknown-linux-gnu"
-static = true
-
-[[tool.nox-cargo.targets]]
-id = "aarch64-gnu"
-triple = "aarch64-unknown-linux-gnu"
-linker = "aarch64-linux-gnu-gcc"
-static = true
-
+CONFIG = (
+    "\n"
+    + GNU_TARGETS
+    + """
 [tool.nox-cargo.docker]
 platforms = { "linux/amd64" = "x86_64-gnu", "linux/arm64" = "aarch64-gnu" }
 """
+)
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 QEMU_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
 BINFMT_STATE = Path(tempfile.gettempdir()) / "nox-cargo-test-binfmt.json"

@@ -179,10 +179,6 @@ def _order(jobs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return done
 
 
-def _static_context(combo: Mapping[str, str], env: Mapping[str, str]) -> dict[str, Any]:
-    return {"matrix": dict(combo), "env": dict(env), "runner": {"os": "Linux"}}
-
-
 def _expand(value: str, combo: Mapping[str, str], env: Mapping[str, str]) -> str:
     """`${{ matrix.x }}` and `${{ env.X }}` filled in; other expressions wait for the run."""
     expanded = invocations.expand_templates(value, combo)

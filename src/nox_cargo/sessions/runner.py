@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from nox_cargo.cache.runs import StageCache
     from nox_cargo.cache.store import Entry
 
-Body = Callable[[Project, argparse.Namespace], object]
+# A stage body with its parameter value already bound: (project, parsed options) -> anything.
+BoundBody = Callable[[Project, argparse.Namespace], object]
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ _NO_PROVISIONING = frozenset({"doctor", "workflows", "provision"})
 def run_stage(
     session: nox.Session,
     name: str,
-    body: Body,
+    body: BoundBody,
     argparser: ArgumentParser,
     root: Path | None = None,
     others: Sequence[Option] = (),

@@ -24,7 +24,9 @@
 // A run that does not exit 0 stops the launcher after its line is printed: exit status 3.
 //
 // Each run is the leader of its own process group, so a timeout kills what the run started too.
-// A watchdog thread sleeps until the earliest deadline (it is not woken per run). SIGINT, SIGTERM
+// A watchdog thread sleeps until the deadline it last saw as the earliest; a new run wakes it only
+// when its deadline is earlier still, which with a constant timeout is never after the first run:
+// a thread woken per run took ~50 µs from every measured run on a 2-core machine. SIGINT, SIGTERM
 // and SIGHUP kill the process groups of the runs in flight before the launcher exits, so an
 // interrupted bench leaves no measured program behind.
 
@@ -120,6 +122,8 @@ extern "C" fn on_signal(sig: c_int) {
 struct Watch {
     deadlines: Vec<(c_int, u128)>,
     timed_out: Vec<c_int>,
+    // The deadline the watchdog sleeps until (None: it waits for a first deadline).
+    sleeping_until: Option<u128>,
 }
 
 fn watchdog(shared: Arc<(Mutex<Watch>, Condvar)>) {
@@ -140,7 +144,11 @@ fn watchdog(shared: Arc<(Mutex<Watch>, Condvar)>) {
                 i += 1;
             }
         }
-        watch = match watch.deadlines.iter().map(|d| d.1).min() {
+        // Sleep until the earliest deadline, or until the next one if none is left: waking at a
+        // deadline whose run has ended is one spurious wake-up per timeout period, not per run.
+        let next = watch.deadlines.iter().map(|d| d.1).min();
+        watch.sleeping_until = next;
+        watch = match next {
             None => cvar.wait(watch).unwrap(),
             Some(next) => {
                 let wait = Duration::from_nanos((next - now) as u64);
@@ -252,7 +260,7 @@ fn main() {
             signal(sig, on_signal);
         }
     }
-    let watch = Watch { deadlines: Vec::new(), timed_out: Vec::new() };
+    let watch = Watch { deadlines: Vec::new(), timed_out: Vec::new(), sleeping_until: None };
     let shared = Arc::new((Mutex::new(watch), Condvar::new()));
     if timeout_ns > 0 {
         let for_thread = Arc::clone(&shared);
@@ -302,8 +310,9 @@ fn main() {
             if timeout_ns > 0 {
                 let (lock, cvar) = &*shared;
                 let mut watch = lock.lock().unwrap();
-                watch.deadlines.push((pid, started + timeout_ns));
-                if watch.deadlines.len() == 1 {
+                let deadline = started + timeout_ns;
+                watch.deadlines.push((pid, deadline));
+                if watch.sleeping_until.map_or(true, |until| deadline < until) {
                     cvar.notify_one();
                 }
             }

@@ -23,7 +23,7 @@ from benchmarks import calibration
 from nox_cargo.bench import stats
 from nox_cargo.bench.baseref import BaseRefError
 from nox_cargo.bench.compare import Gate
-from nox_cargo.bench.launcher import Command, RunFailed, build_launcher, launch
+from nox_cargo.bench.launcher import Command, RunFailed, RunKind, build_launcher, launch
 from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
 from nox_cargo.bench.results import BaselineError, load_baseline
 from nox_cargo.bench.runner import BenchRegression, run_bench
@@ -168,18 +168,35 @@ def test_a_python_child_would_inherit_pythons_high_water_mark(launcher: Path) ->
     del ballast
 
 
+def test_peak_rss_comes_from_forked_runs_not_spawned_ones(launcher: Path, tmp_path: Path) -> None:
+    """Timed runs are posix_spawn'ed (a vfork: the child's peak includes the launcher's own,
+    ~2 MB); the peak-RSS samples come from forked runs, which report the program's own."""
+    true = shutil.which("true") or "/bin/true"
+    order: list[tuple[int, RunKind]] = [(0, "m")] * 5 + [(0, "r")] * 5
+    batch = launch(launcher, [Command((true,))], order, tmp_path)
+    timed = [r.maxrss_kib for r in batch.records if order[r.seq][1] == "m"]
+    forked = [r.maxrss_kib for r in batch.records if order[r.seq][1] == "r"]
+    assert max(forked) < min(timed), (forked, timed)
+    assert stats.median(forked) / MIB < 1.6, forked
+
+
+def test_a_missing_command_is_named_not_started(launcher: Path, tmp_path: Path) -> None:
+    with pytest.raises(RunFailed, match=r"could not be started \(exit 127"):
+        launch(launcher, [Command(("no-such-command-nox-cargo",))], [(0, "m")] * 2, tmp_path)
+
+
 def test_launcher_feeds_stdin_from_the_file_every_run(launcher: Path, tmp_path: Path) -> None:
     """`grep -q` succeeds only when it reads the needle: every run must see the whole file."""
     needle = tmp_path / "needle.txt"
     needle.write_text("hay\n" * 1000 + "needle\n")
     batch = launch(
-        launcher, [Command(("grep", "-q", "needle"), needle)], [(0, True)] * 5, tmp_path, jobs=2
+        launcher, [Command(("grep", "-q", "needle"), needle)], [(0, "m")] * 5, tmp_path, jobs=2
     )
     assert [r.status for r in batch.records] == [0] * 5
     hay = tmp_path / "hay.txt"
     hay.write_text("hay\n")
     with pytest.raises(RunFailed, match="exited with status 1"):
-        launch(launcher, [Command(("grep", "-q", "needle"), hay)], [(0, True)], tmp_path)
+        launch(launcher, [Command(("grep", "-q", "needle"), hay)], [(0, "m")], tmp_path)
 
 
 # -- the stage -------------------------------------------------------------------------------

@@ -260,7 +260,7 @@ def test_chart_is_valid_svg_with_both_sides() -> None:
 def test_launcher_spec_and_records() -> None:
     text = spec_text(
         [Command(("/bin/weft", "--version")), Command(("/bin/weft", "stats"), Path("/in.txt"))],
-        [(0, False), (1, True)],
+        [(0, "w"), (1, "r"), (1, "m")],
         jobs=2,
     )
     assert text.splitlines() == [
@@ -268,6 +268,7 @@ def test_launcher_spec_and_records() -> None:
         "cmd\t-\t/bin/weft\t--version",
         "cmd\t/in.txt\t/bin/weft\tstats",
         "run\t0\tw",
+        "run\t1\tr",
         "run\t1\tm",
     ]
     assert parse_record("3\t1\t812345\t700\t12\t1880\t0").maxrss_kib == 1880

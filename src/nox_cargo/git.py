@@ -29,6 +29,8 @@ def tree_state(repo: Path) -> str:
     head = commit(repo)
     if head == "unknown":
         return head
+    top = run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture=True, quiet=True)
+    repo = Path(top.stdout.strip())  # every path below is relative to the top of the checkout
     status = run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=repo,

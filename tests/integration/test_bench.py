@@ -14,14 +14,14 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from benchmarks import calibration
 
 from nox_cargo.bench import stats
-from nox_cargo.bench.baseref import BaseRefError
+from nox_cargo.bench.baseref import BaseRefError, StageBuilder
 from nox_cargo.bench.compare import Gate
 from nox_cargo.bench.launcher import Command, RunFailed, RunKind, build_launcher, launch
 from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
@@ -266,6 +266,38 @@ def test_base_ref_is_built_in_a_worktree_and_measured_interleaved(weft: Path) ->
     assert not any(r.failed for r in rows)
     worktrees = git(weft, "worktree", "list").strip().splitlines()
     assert len(worktrees) == 1, worktrees  # the base worktree is gone again
+
+
+@dataclass
+class CountingBuilder:
+    """The stage's own base builder, counting the builds it really runs."""
+
+    inner: StageBuilder
+    builds: int = 0
+
+    def key(self) -> str:
+        return self.inner.key()
+
+    def build(self, workspace: Path, target_dir: Path) -> Path:
+        self.builds += 1
+        return self.inner.build(workspace, target_dir)
+
+
+def test_a_second_gated_run_reuses_the_base_build_and_a_dirty_head_says_so(weft: Path) -> None:
+    project = load(weft, *LENIENT, "bench.max-seconds=2", "bench.min-runs=10")
+    builder = CountingBuilder(StageBuilder(project, "x86_64-gnu", "weft"))
+    commit = git(weft, "rev-parse", "HEAD").strip()
+    first, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert first.head.ref == commit
+    (weft / "scratch.txt").write_text("an untracked change\n")
+    second, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert builder.builds == 1  # cached by commit + build plan
+    assert second.head.ref.startswith(commit + "+dirty.")
+    report = (project.report_dir / "bench" / "bench.md").read_text(encoding="utf-8")
+    assert f"`{commit[:12]}+dirty." in report
+    (weft / "scratch.txt").write_text("another change\n")
+    third, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert third.head.ref != second.head.ref  # the label names the changes, not just "dirty"
 
 
 # -- bad input: a clear error naming the culprit, nothing overwritten ---------------------------

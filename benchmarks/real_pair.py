@@ -134,9 +134,7 @@ def build_base_pair(work: Path) -> tuple[Path, Path]:
     base_tree = work / "bins" / "base-tree" / BINARY
     atomic_copy(_nox_build(repo), base_tree)
     project = Project.load(repo)
-    _, base = build_base(
-        project, "base", StageBuilder(project, TARGET_ID, BINARY), BINARY
-    )
+    _, base = build_base(project, "base", StageBuilder(project, TARGET_ID, BINARY), BINARY)
     return base, base_tree
 
 

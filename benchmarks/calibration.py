@@ -72,9 +72,14 @@ def toucher(rustc: Path | str, mib: int, out: Path) -> Path:
 
 
 def startup_median_ns(
-    launcher: Path, binary: Path, workdir: Path, runs: int = 300, seed: int = 0
+    launcher: Path,
+    binary: Path,
+    workdir: Path,
+    runs: int = 300,
+    seed: int = 0,
+    args: Sequence[str] = (),
 ) -> float:
-    case = PreparedCase("calibrate", "latency", (), (), None, 0, 1)
+    case = PreparedCase("calibrate", "latency", tuple(args), tuple(args), None, 0, 1)
     sampling = Sampling(warmup=10, min_runs=runs, max_runs=runs, max_seconds=60, seed=seed)
     series = measure(launcher, case, [Side("calibrate", binary)], sampling, workdir)
     return stats.median(series[0]["wall_ns"])

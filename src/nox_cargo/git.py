@@ -1,7 +1,8 @@
-"""Facts from git the release stages record: the commit, and SOURCE_DATE_EPOCH."""
+"""Facts from git the release stages record: the commit, the tree's state, SOURCE_DATE_EPOCH."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +17,47 @@ def commit(repo: Path) -> str:
     except NoxCargoError:
         return "unknown"
     return done.stdout.strip() if done.ok else "unknown"
+
+
+def tree_state(repo: Path) -> str:
+    """The HEAD commit, or `<commit>+dirty.<hash>` when the working tree differs from it.
+
+    The hash (12 hex digits) covers `git diff HEAD --binary` and the untracked, not ignored files
+    (name and content), so two different sets of changes on one commit get different labels, and
+    the same changes the same label. "unknown" outside a git checkout.
+    """
+    head = commit(repo)
+    if head == "unknown":
+        return head
+    top = run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture=True, quiet=True)
+    repo = Path(top.stdout.strip())  # every path below is relative to the top of the checkout
+    status = run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=repo,
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    if not status.ok or not status.stdout.strip():
+        return head
+    digest = hashlib.sha256()
+    diff = run(["git", "diff", "HEAD", "--binary"], cwd=repo, capture=True, quiet=True, check=False)
+    digest.update(diff.stdout.encode("utf-8", "surrogateescape"))
+    untracked = run(
+        ["git", "ls-files", "-z", "--others", "--exclude-standard"],
+        cwd=repo,
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    for name in sorted(n for n in untracked.stdout.split("\0") if n):
+        digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with (repo / name).open("rb") as file:
+                digest.update(hashlib.file_digest(file, "sha256").digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return f"{head}+dirty.{digest.hexdigest()[:12]}"
 
 
 def source_date_epoch(repo: Path, environ: Mapping[str, str]) -> int:

@@ -14,16 +14,16 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from benchmarks import calibration
 
 from nox_cargo.bench import stats
-from nox_cargo.bench.baseref import BaseRefError
+from nox_cargo.bench.baseref import BaseRefError, StageBuilder
 from nox_cargo.bench.compare import Gate
-from nox_cargo.bench.launcher import Command, RunFailed, build_launcher, launch
+from nox_cargo.bench.launcher import Command, RunFailed, RunKind, build_launcher, launch
 from nox_cargo.bench.measure import PreparedCase, Sampling, Side, measure
 from nox_cargo.bench.results import BaselineError, load_baseline
 from nox_cargo.bench.runner import BenchRegression, run_bench
@@ -168,18 +168,35 @@ def test_a_python_child_would_inherit_pythons_high_water_mark(launcher: Path) ->
     del ballast
 
 
+def test_peak_rss_comes_from_forked_runs_not_spawned_ones(launcher: Path, tmp_path: Path) -> None:
+    """Timed runs are posix_spawn'ed (a vfork: the child's peak includes the launcher's own,
+    ~2 MB); the peak-RSS samples come from forked runs, which report the program's own."""
+    true = shutil.which("true") or "/bin/true"
+    order: list[tuple[int, RunKind]] = [(0, "m")] * 5 + [(0, "r")] * 5
+    batch = launch(launcher, [Command((true,))], order, tmp_path)
+    timed = [r.maxrss_kib for r in batch.records if order[r.seq][1] == "m"]
+    forked = [r.maxrss_kib for r in batch.records if order[r.seq][1] == "r"]
+    assert max(forked) < min(timed), (forked, timed)
+    assert stats.median(forked) / MIB < 1.6, forked
+
+
+def test_a_missing_command_is_named_not_started(launcher: Path, tmp_path: Path) -> None:
+    with pytest.raises(RunFailed, match=r"could not be started \(exit 127"):
+        launch(launcher, [Command(("no-such-command-nox-cargo",))], [(0, "m")] * 2, tmp_path)
+
+
 def test_launcher_feeds_stdin_from_the_file_every_run(launcher: Path, tmp_path: Path) -> None:
     """`grep -q` succeeds only when it reads the needle: every run must see the whole file."""
     needle = tmp_path / "needle.txt"
     needle.write_text("hay\n" * 1000 + "needle\n")
     batch = launch(
-        launcher, [Command(("grep", "-q", "needle"), needle)], [(0, True)] * 5, tmp_path, jobs=2
+        launcher, [Command(("grep", "-q", "needle"), needle)], [(0, "m")] * 5, tmp_path, jobs=2
     )
     assert [r.status for r in batch.records] == [0] * 5
     hay = tmp_path / "hay.txt"
     hay.write_text("hay\n")
     with pytest.raises(RunFailed, match="exited with status 1"):
-        launch(launcher, [Command(("grep", "-q", "needle"), hay)], [(0, True)], tmp_path)
+        launch(launcher, [Command(("grep", "-q", "needle"), hay)], [(0, "m")], tmp_path)
 
 
 # -- the stage -------------------------------------------------------------------------------
@@ -249,6 +266,38 @@ def test_base_ref_is_built_in_a_worktree_and_measured_interleaved(weft: Path) ->
     assert not any(r.failed for r in rows)
     worktrees = git(weft, "worktree", "list").strip().splitlines()
     assert len(worktrees) == 1, worktrees  # the base worktree is gone again
+
+
+@dataclass
+class CountingBuilder:
+    """The stage's own base builder, counting the builds it really runs."""
+
+    inner: StageBuilder
+    builds: int = 0
+
+    def key(self) -> str:
+        return self.inner.key()
+
+    def build(self, workspace: Path, target_dir: Path) -> Path:
+        self.builds += 1
+        return self.inner.build(workspace, target_dir)
+
+
+def test_a_second_gated_run_reuses_the_base_build_and_a_dirty_head_says_so(weft: Path) -> None:
+    project = load(weft, *LENIENT, "bench.max-seconds=2", "bench.min-runs=10")
+    builder = CountingBuilder(StageBuilder(project, "x86_64-gnu", "weft"))
+    commit = git(weft, "rev-parse", "HEAD").strip()
+    first, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert first.head.ref == commit
+    (weft / "scratch.txt").write_text("an untracked change\n")
+    second, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert builder.builds == 1  # cached by commit + build plan
+    assert second.head.ref.startswith(commit + "+dirty.")
+    report = (project.report_dir / "bench" / "bench.md").read_text(encoding="utf-8")
+    assert f"`{commit[:12]}+dirty." in report
+    (weft / "scratch.txt").write_text("another change\n")
+    third, _ = run_bench(project, base_ref="HEAD", builder=builder)
+    assert third.head.ref != second.head.ref  # the label names the changes, not just "dirty"
 
 
 # -- bad input: a clear error naming the culprit, nothing overwritten ---------------------------

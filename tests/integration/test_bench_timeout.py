@@ -48,7 +48,7 @@ def test_a_run_that_never_exits_is_killed_with_its_group_and_named(
         launch(
             launcher,
             [Command(("sh", "-c", script))],
-            [(0, True)] * 2,
+            [(0, "m")] * 2,
             tmp_path,
             jobs=jobs,
             label=lambda _i: "`head` in case `hang`",
@@ -62,7 +62,7 @@ def test_a_run_that_never_exits_is_killed_with_its_group_and_named(
 
 
 def test_runs_within_the_timeout_are_measured(launcher: Path, tmp_path: Path) -> None:
-    batch = launch(launcher, [Command(("true",))], [(0, True)] * 3, tmp_path, timeout=30.0)
+    batch = launch(launcher, [Command(("true",))], [(0, "m")] * 3, tmp_path, timeout=30.0)
     assert len(batch.records) == 3
     assert all(r.status == 0 for r in batch.records)
 

@@ -153,7 +153,10 @@ def test_identical_runs_do_not_regress() -> None:
 def test_slower_head_regresses_and_faster_improves() -> None:
     rows = evaluate(make_run(head_ms=1.2), GATE)
     assert verdict(rows, "wall time (median") == "regression"
-    assert [r.metric for r in regressions(rows)] == ["wall time (median ± MAD)"]
+    assert [r.metric for r in regressions(rows)] == [
+        "wall time (median ± MAD)",
+        "wall time (fast runs: 10th percentile)",
+    ]
     rows = evaluate(make_run(head_ms=0.8), GATE)
     assert verdict(rows, "wall time (median") == "improvement"
 
@@ -222,7 +225,7 @@ def test_markdown_table_has_every_column_and_the_verdict() -> None:
     run = make_run(head_ms=1.2)
     text = report.markdown(run, evaluate(run, GATE))
     assert "| case | metric | base | head | Δ | CI (99 %) | verdict |" in text
-    assert "1 regression(s)" in text
+    assert "2 regression(s)" in text  # the median row and the fast-runs row
     assert "❌ regression" in text
     assert "+20." in text or "+19." in text
 
@@ -257,7 +260,7 @@ def test_chart_is_valid_svg_with_both_sides() -> None:
 def test_launcher_spec_and_records() -> None:
     text = spec_text(
         [Command(("/bin/weft", "--version")), Command(("/bin/weft", "stats"), Path("/in.txt"))],
-        [(0, False), (1, True)],
+        [(0, "w"), (1, "r"), (1, "m")],
         jobs=2,
     )
     assert text.splitlines() == [
@@ -265,6 +268,7 @@ def test_launcher_spec_and_records() -> None:
         "cmd\t-\t/bin/weft\t--version",
         "cmd\t/in.txt\t/bin/weft\tstats",
         "run\t0\tw",
+        "run\t1\tr",
         "run\t1\tm",
     ]
     assert parse_record("3\t1\t812345\t700\t12\t1880\t0").maxrss_kib == 1880

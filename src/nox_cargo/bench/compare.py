@@ -1,9 +1,14 @@
 """From samples to verdicts: one row per metric, with the gate that applies to it.
 
 - Timing (wall time of latency cases, batch time of throughput cases): bootstrap CI of the
-  head/base median ratio, paired when base and head were interleaved in one run, and the
-  floor/threshold rule of `stats.decide`. User/system CPU are reported, not gated: at
-  sub-millisecond run times the kernel's user/system split is tick noise.
+  head/base ratio, paired when base and head were interleaved in one run, and the
+  floor/threshold rule of `stats.decide`. Latency cases are gated on two statistics, each its own
+  row: the median of the per-pair ratios, and the ratio of the 10th percentiles (the runs that
+  nothing else slowed down, where a fixed cost added to the program shows at full size; on a
+  loaded machine the median dilutes it). A row whose run could not resolve the threshold says
+  "not gated: too noisy (detects >= X %)" instead of "unchanged".
+- CPU: user + system is exact (the kernel's precise runtime); the user/system split is sampled
+  per timer tick on Linux, so it is shown only when the samples are not quantized. Not gated.
 - Peak RSS: regression when the head's median peak exceeds the base's by more than
   max(rss-threshold-percent, rss-min-growth).
 - Sizes: exact; regression above size-threshold-percent growth or above an absolute budget.
@@ -124,25 +129,45 @@ class Judge:
     rng: random.Random
 
 
-def _timing_row(m: Metric, judge: Judge) -> Row:
+FAST_QUANTILE = 0.10  # "fast runs": the 10th percentile
+
+
+def _timing_row(m: Metric, judge: Judge, quantile: float | None = None) -> Row:
+    """A gated timing row: the median (of pair ratios when paired), or the given quantile."""
     case, metric, head, base, scale, unit = m.case, m.name, m.head, m.base, m.scale, m.unit
     gate, paired, inconclusive, rng = judge.gate, judge.paired, judge.inconclusive, judge.rng
-    shown = Row(case, metric, unit, "smaller", stats.median(head) * scale)
-    spread = stats.mad(head) * scale
+
+    def centre(values: Sequence[float]) -> float:
+        return stats.median(values) if quantile is None else stats.quantile(values, quantile)
+
+    shown = Row(case, metric, unit, "smaller", centre(head) * scale)
+    spread = stats.mad(head) * scale if quantile is None else None
     if base is None:
+        if quantile is not None:
+            return replace(shown, verdict="info")
         low, high = stats.bootstrap_median_ci(head, rng)
         return replace(shown, spread=spread, ci=(low * scale, high * scale))
-    estimate = stats.bootstrap_ratio_ci(base, head, rng, paired=paired and len(base) == len(head))
+    pairs = paired and len(base) == len(head)
+    if quantile is None:
+        estimate = stats.bootstrap_ratio_ci(base, head, rng, paired=pairs)
+    else:
+        estimate = stats.bootstrap_quantile_ratio_ci(base, head, quantile, rng, paired=pairs)
     decision = stats.decide(estimate, gate.floor, gate.threshold)
     verdict: str = decision.verdict
     note = decision.reason
     if inconclusive:
         verdict, note = "inconclusive", inconclusive
-    elif not paired:
+    elif verdict == "unchanged" and decision.detectable > gate.threshold + 1e-12:
+        verdict = "too noisy"
+        note = (
+            f"the run resolves changes of {decision.detectable:.1%} and more, the threshold is "
+            f"{gate.threshold:.1%}"
+        )
+    if not paired and not inconclusive:
         note += "; cross-run comparison (less reliable than an interleaved --base run)"
     return replace(
         shown,
-        base=stats.median(base) * scale,
+        base=centre(base) * scale,
         spread=spread,
         ci=(estimate.low, estimate.high),
         ci_is_ratio=True,
@@ -151,6 +176,51 @@ def _timing_row(m: Metric, judge: Judge) -> Row:
         detectable=decision.detectable,
         note=note,
     )
+
+
+def _cpu_rows(case: CaseResult) -> list[Row]:
+    """CPU time: user + system (exact), and the split when it is measured rather than sampled."""
+    h, b = case.head, case.base
+
+    def total(series: dict[str, tuple[float, ...]]) -> list[float]:
+        return [u + s for u, s in zip(series["user_us"], series["sys_us"], strict=True)]
+
+    rows = [
+        _info_row(
+            Metric(
+                case.name,
+                "CPU time, user + system (median)",
+                total(h),
+                total(b) if b else None,
+                1e-3,
+                "ms",
+            )
+        )
+    ]
+    sides = [h, *([b] if b else [])]
+    split = [(key, label) for key, label in (("user_us", "user"), ("sys_us", "system"))]
+    if any(stats.quantized(side[key]) for side in sides for key, _ in split):
+        zeros = {label: sum(1 for v in h[key] if v == 0) for key, label in split}
+        rows.append(
+            Row(
+                case.name,
+                "CPU time, user / system split",
+                "",
+                "smaller",
+                0.0,
+                verdict="not measured",
+                note=(
+                    f"tick-sampled by the kernel ({zeros['user']} user and {zeros['system']} "
+                    f"system samples of {len(h['user_us'])} are 0): no figure to show; the sum "
+                    "above is exact"
+                ),
+            )
+        )
+        return rows
+    for key, label in split:
+        base = b[key] if b else None
+        rows.append(_info_row(Metric(case.name, f"{label} CPU (median)", h[key], base, 1e-3, "ms")))
+    return rows
 
 
 def _info_row(m: Metric, better: str = "smaller") -> Row:
@@ -174,6 +244,11 @@ def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
 
     rows = [
         _timing_row(metric("wall time (median ± MAD)", "wall_ns", 1e-6, "ms"), judge),
+        _timing_row(
+            metric("wall time (fast runs: 10th percentile)", "wall_ns", 1e-6, "ms"),
+            judge,
+            quantile=FAST_QUANTILE,
+        ),
         Row(
             case.name,
             "wall time (min)",
@@ -183,8 +258,7 @@ def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
             base=min(b["wall_ns"]) * 1e-6 if b else None,
             verdict="info",
         ),
-        _info_row(metric("user CPU (median)", "user_us", 1e-3, "ms")),
-        _info_row(metric("system CPU (median)", "sys_us", 1e-3, "ms")),
+        *_cpu_rows(case),
         _rss_row(metric("peak RSS (median)", "maxrss_kib", 1 / 1024, "MiB"), judge),
     ]
     if case.input_bytes:

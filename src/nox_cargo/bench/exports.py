@@ -27,7 +27,7 @@ def github_action_benchmark(
     smaller: list[dict[str, Any]] = []
     bigger: list[dict[str, Any]] = []
     for row in rows:
-        if row.metric == "runs":
+        if row.metric == "runs" or row.verdict == "not measured":
             continue
         entry: dict[str, Any] = {
             "name": f"{row.case} — {row.metric}",

@@ -4,7 +4,9 @@ Why native: a child forked from Python inherits Python's peak-RSS high-water mar
 1 MB binary reads as ~14 MB, and Python's own spawn path adds jitter to the wall time. The
 launcher (launcher.rs beside this file, std only) is compiled by the workspace's own rustc,
 cached under the report dir by source hash + `rustc -vV`, and runs a list of commands in a given
-order, printing wall ns / user µs / sys µs / ru_maxrss / exit status for every run.
+order, printing wall ns / user µs / sys µs / ru_maxrss / exit status for every run. Timed runs
+are posix_spawn'ed (the child runs at once, as under hyperfine); peak-memory runs are forked (a
+spawned child's peak includes the launcher's own); launcher.rs says why in numbers.
 
 This module is the measurement harness's one exception to "every subprocess goes through
 nox_cargo.process.run": it must stream the launcher's lines as runs finish (progress bars) and
@@ -22,6 +24,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from nox_cargo.errors import NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.fsutil import locked
@@ -77,6 +80,13 @@ class Command:
         return shlex.join(self.argv) + (f" < {self.stdin}" if self.stdin else "")
 
 
+# What a run in the launcher's order is for.
+RunKind = Literal["m", "w", "r"]
+TIMED: RunKind = "m"  # wall time and CPU are samples
+WARMUP: RunKind = "w"  # run and checked, not reported
+MEMORY: RunKind = "r"  # forked; its peak RSS is a sample, its wall time is not
+
+
 @dataclass(frozen=True)
 class RunRecord:
     seq: int
@@ -99,7 +109,7 @@ TIMED_OUT = -1  # the status the launcher reports for a run it killed at its tim
 
 def spec_text(
     commands: Sequence[Command],
-    order: Sequence[tuple[int, bool]],
+    order: Sequence[tuple[int, RunKind]],
     jobs: int,
     timeout: float | None = None,
 ) -> str:
@@ -117,7 +127,7 @@ def spec_text(
         lines.append(
             "\t".join(["cmd", str(command.stdin) if command.stdin else "-", *command.argv])
         )
-    lines.extend(f"run\t{i}\t{'m' if measured else 'w'}" for i, measured in order)
+    lines.extend(f"run\t{i}\t{kind}" for i, kind in order)
     return "\n".join(lines) + "\n"
 
 
@@ -132,14 +142,14 @@ def parse_record(line: str) -> RunRecord:
 def launch(
     launcher: Path,
     commands: Sequence[Command],
-    order: Sequence[tuple[int, bool]],
+    order: Sequence[tuple[int, RunKind]],
     workdir: Path,
     jobs: int = 1,
     on_record: Callable[[RunRecord], None] | None = None,
     label: Callable[[int], str] | None = None,
     timeout: float | None = None,
 ) -> Batch:
-    """Run `order` ((command index, measured?) pairs) through the launcher.
+    """Run `order` ((command index, run kind) pairs) through the launcher.
 
     A run that exits non-zero stops the batch and raises RunFailed naming the command, its exit
     status and the tail of its stderr. A run still going after `timeout` seconds is killed with

@@ -1,9 +1,15 @@
 // nox-cargo bench launcher: spawns measured runs from a process that is a few hundred KiB big.
 //
-// A child forked from Python inherits Python's peak-RSS high-water mark at exec, so a 1 MB binary
-// reads as ~14 MB. This launcher forks (no vfork: the child must get its own, small mm) and execs
-// each run itself, timing it with CLOCK_MONOTONIC from just before fork to just after wait4, and
-// reports the child's own rusage (user/sys CPU, ru_maxrss) from wait4.
+// Timed runs are started with posix_spawn (a vfork: the launcher sleeps until the child has
+// exec'd, as hyperfine and Rust's Command do) and timed with CLOCK_MONOTONIC from just before
+// posix_spawn to just after wait4; user/sys CPU come from wait4's rusage. A fork()ed child is a
+// new task the scheduler runs when it gets to it: on a loaded 2-core machine that added a
+// load-dependent wait of up to milliseconds to every run (medians 3.9 ms vs 2.0 ms for the same
+// 1.1 ms ripgrep startup), which diluted a real 11 % slowdown to +2.8 %.
+//
+// Peak RSS comes from separate fork()ed runs: a vforked child's ru_maxrss includes the
+// launcher's own high-water mark (~2 MB), a forked child's starts from its own small copy. (A
+// child forked from Python inherits Python's ~14 MB: hence a native launcher at all.)
 //
 // std only, no crates; libc functions are declared below. Built by nox-cargo with the workspace's
 // own rustc: `rustc -O launcher.rs -o launcher`.
@@ -15,23 +21,27 @@
 //                                whole process group (default 0: no limit)
 //   cmd\tSTDIN\tARG0\tARG1...     a command; STDIN is a file path or `-` for /dev/null
 //   run\tCMD\tFLAG               run command number CMD (0-based, in `cmd` order); FLAG `m` =
-//                                measured (reported), `w` = warm-up (run, checked, not reported)
-// Output, one TAB-separated line per measured run, in completion order:
+//                                timed (reported), `w` = warm-up (run, checked, not reported),
+//                                `r` = peak-memory run (forked, reported; its wall time is not
+//                                a timing sample)
+// Output, one TAB-separated line per reported run, in completion order:
 //   seq  cmd  wall_ns  user_us  sys_us  maxrss_kib  status
 // where status is the exit code, or 128+N for a child killed by signal N, or -1 for a run killed
-// at its timeout; then one line
+// at its timeout, or 127 for a command that could not be started; then one line
 //   total  wall_ns_of_all_runs_including_warmups
 // A run that does not exit 0 stops the launcher after its line is printed: exit status 3.
 //
 // Each run is the leader of its own process group, so a timeout kills what the run started too.
-// A watchdog thread sleeps until the earliest deadline (it is not woken per run). SIGINT, SIGTERM
+// A watchdog thread sleeps until the deadline it last saw as the earliest; a new run wakes it only
+// when its deadline is earlier still, which with a constant timeout is never after the first run:
+// a thread woken per run took ~50 µs from every measured run on a 2-core machine. SIGINT, SIGTERM
 // and SIGHUP kill the process groups of the runs in flight before the launcher exits, so an
 // interrupted bench leaves no measured program behind.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::os::raw::{c_char, c_int, c_long};
+use std::os::raw::{c_char, c_int, c_long, c_short};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -65,7 +75,35 @@ struct Timespec {
     tv_nsec: c_long,
 }
 
+// posix_spawn_file_actions_t and posix_spawnattr_t are opaque and their size differs by libc
+// (glibc: 80 and 336 bytes; macOS: a pointer): room for any of them, initialised by libc.
+#[repr(C, align(16))]
+struct Opaque([u8; 1024]);
+
+const O_RDONLY: c_int = 0;
+const O_WRONLY: c_int = 1;
+const POSIX_SPAWN_SETPGROUP: c_short = 2; // glibc, musl and macOS alike
+
 extern "C" {
+    fn posix_spawnp(
+        pid: *mut c_int,
+        file: *const c_char,
+        actions: *const Opaque,
+        attr: *const Opaque,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int;
+    fn posix_spawn_file_actions_init(actions: *mut Opaque) -> c_int;
+    fn posix_spawn_file_actions_addopen(
+        actions: *mut Opaque,
+        fd: c_int,
+        path: *const c_char,
+        flags: c_int,
+        mode: u32,
+    ) -> c_int;
+    fn posix_spawnattr_init(attr: *mut Opaque) -> c_int;
+    fn posix_spawnattr_setflags(attr: *mut Opaque, flags: c_short) -> c_int;
+    fn posix_spawnattr_setpgroup(attr: *mut Opaque, pgroup: c_int) -> c_int;
     fn fork() -> c_int;
     fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
     fn wait4(pid: c_int, status: *mut c_int, options: c_int, rusage: *mut Rusage) -> c_int;
@@ -75,6 +113,22 @@ extern "C" {
     fn setpgid(pid: c_int, pgid: c_int) -> c_int;
     fn kill(pid: c_int, sig: c_int) -> c_int;
     fn signal(sig: c_int, handler: extern "C" fn(c_int)) -> usize;
+}
+
+#[cfg(target_os = "macos")]
+fn environment() -> *const *const c_char {
+    extern "C" {
+        fn _NSGetEnviron() -> *const *const *const c_char;
+    }
+    unsafe { *_NSGetEnviron() }
+}
+
+#[cfg(not(target_os = "macos"))]
+fn environment() -> *const *const c_char {
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    unsafe { environ }
 }
 
 const SIGHUP: c_int = 1;
@@ -120,6 +174,8 @@ extern "C" fn on_signal(sig: c_int) {
 struct Watch {
     deadlines: Vec<(c_int, u128)>,
     timed_out: Vec<c_int>,
+    // The deadline the watchdog sleeps until (None: it waits for a first deadline).
+    sleeping_until: Option<u128>,
 }
 
 fn watchdog(shared: Arc<(Mutex<Watch>, Condvar)>) {
@@ -140,7 +196,11 @@ fn watchdog(shared: Arc<(Mutex<Watch>, Condvar)>) {
                 i += 1;
             }
         }
-        watch = match watch.deadlines.iter().map(|d| d.1).min() {
+        // Sleep until the earliest deadline, or until the next one if none is left: waking at a
+        // deadline whose run has ended is one spurious wake-up per timeout period, not per run.
+        let next = watch.deadlines.iter().map(|d| d.1).min();
+        watch.sleeping_until = next;
+        watch = match next {
             None => cvar.wait(watch).unwrap(),
             Some(next) => {
                 let wait = Duration::from_nanos((next - now) as u64);
@@ -173,13 +233,46 @@ struct Command {
     stdin: String,
     argv: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
+    // posix_spawn's set-up, made once per command: the child opens stdin itself (a fresh open file
+    // description per run) and /dev/null as stdout, and leads a new process group.
+    actions: Box<Opaque>,
+    attr: Box<Opaque>,
+    _paths: (CString, CString),
+}
+
+fn spawn_setup(stdin: &str) -> (Box<Opaque>, Box<Opaque>, (CString, CString)) {
+    let stdin_c = CString::new(stdin).unwrap_or_else(|_| fail("NUL in stdin path"));
+    let null_c = CString::new("/dev/null").unwrap();
+    let mut actions = Box::new(Opaque([0; 1024]));
+    let mut attr = Box::new(Opaque([0; 1024]));
+    let ok = unsafe {
+        posix_spawn_file_actions_init(&mut *actions) == 0
+            && posix_spawn_file_actions_addopen(&mut *actions, 0, stdin_c.as_ptr(), O_RDONLY, 0)
+                == 0
+            && posix_spawn_file_actions_addopen(&mut *actions, 1, null_c.as_ptr(), O_WRONLY, 0)
+                == 0
+            && posix_spawnattr_init(&mut *attr) == 0
+            && posix_spawnattr_setflags(&mut *attr, POSIX_SPAWN_SETPGROUP) == 0
+            && posix_spawnattr_setpgroup(&mut *attr, 0) == 0
+    };
+    if !ok {
+        fail("posix_spawn set-up failed");
+    }
+    (actions, attr, (stdin_c, null_c))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Timed,
+    Warmup,
+    Memory,
 }
 
 struct InFlight {
     pid: c_int,
     seq: usize,
     cmd: usize,
-    measured: bool,
+    kind: Kind,
     started: u128,
 }
 
@@ -192,7 +285,7 @@ struct Spec {
     jobs: usize,
     timeout_ns: u128,
     commands: Vec<Command>,
-    runs: Vec<(usize, bool)>,
+    runs: Vec<(usize, Kind)>,
 }
 
 fn parse(path: &str) -> Spec {
@@ -225,20 +318,52 @@ fn parse(path: &str) -> Spec {
                     .collect();
                 let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
                 argv_ptrs.push(std::ptr::null());
-                commands.push(Command { stdin, argv, argv_ptrs });
+                let (actions, attr, _paths) = spawn_setup(&stdin);
+                commands.push(Command { stdin, argv, argv_ptrs, actions, attr, _paths });
             }
             "run" if fields.len() == 3 => {
                 let cmd: usize = fields[1].parse().unwrap_or_else(|_| fail("bad run index"));
                 if cmd >= commands.len() {
                     fail("run refers to an undefined cmd");
                 }
-                runs.push((cmd, fields[2] == "m"));
+                let kind = match fields[2] {
+                    "m" => Kind::Timed,
+                    "w" => Kind::Warmup,
+                    "r" => Kind::Memory,
+                    _ => fail("run flag must be m, w or r"),
+                };
+                runs.push((cmd, kind));
             }
             "" => {}
             _ => fail(&format!("bad spec line: {:?}", line)),
         }
     }
     Spec { jobs, timeout_ns, commands, runs }
+}
+
+// A peak-memory run: fork (the child gets its own copy of this small process, not a share of
+// it) and exec. Only async-signal-safe calls in the child between fork and exec.
+fn fork_run(command: &Command) -> c_int {
+    let stdin = File::open(&command.stdin)
+        .unwrap_or_else(|e| fail(&format!("stdin {}: {}", command.stdin, e)));
+    let devnull = File::create("/dev/null").unwrap_or_else(|e| fail(&format!("/dev/null: {}", e)));
+    let pid = unsafe { fork() };
+    if pid < 0 {
+        fail("fork failed");
+    }
+    if pid == 0 {
+        unsafe {
+            setpgid(0, 0);
+            dup2(stdin.as_raw_fd(), 0);
+            dup2(devnull.as_raw_fd(), 1);
+            execvp(command.argv[0].as_ptr(), command.argv_ptrs.as_ptr());
+            _exit(127);
+        }
+    }
+    unsafe {
+        setpgid(pid, pid); // also here: no window in which a kill misses the group
+    }
+    pid
 }
 
 fn main() {
@@ -252,14 +377,12 @@ fn main() {
             signal(sig, on_signal);
         }
     }
-    let watch = Watch { deadlines: Vec::new(), timed_out: Vec::new() };
+    let watch = Watch { deadlines: Vec::new(), timed_out: Vec::new(), sleeping_until: None };
     let shared = Arc::new((Mutex::new(watch), Condvar::new()));
     if timeout_ns > 0 {
         let for_thread = Arc::clone(&shared);
         std::thread::spawn(move || watchdog(for_thread));
     }
-    let devnull = File::create("/dev/null").unwrap_or_else(|e| fail(&format!("/dev/null: {}", e)));
-    let out_fd = devnull.as_raw_fd();
     // Records are buffered and written in large chunks (and at the end): a reader woken up after
     // every run would compete with the measured runs for the CPU.
     let stdout = io::stdout();
@@ -271,45 +394,47 @@ fn main() {
     let t0 = now_ns();
     while (next < runs.len() && !failed) || !in_flight.is_empty() {
         while !failed && next < runs.len() && in_flight.len() < jobs {
-            let (cmd, measured) = runs[next];
+            let (cmd, kind) = runs[next];
             let command = &commands[cmd];
-            // A fresh open file description per run: each run reads its stdin from the start,
-            // and concurrent runs do not share an offset.
-            let stdin = File::open(&command.stdin)
-                .unwrap_or_else(|e| fail(&format!("stdin {}: {}", command.stdin, e)));
-            let in_fd = stdin.as_raw_fd();
-            let argv = command.argv_ptrs.as_ptr();
-            let file = command.argv[0].as_ptr();
             let started = now_ns();
-            let pid = unsafe { fork() };
-            if pid < 0 {
-                fail("fork failed");
-            }
-            if pid == 0 {
-                // Child: only async-signal-safe calls from here to exec.
-                unsafe {
-                    setpgid(0, 0);
-                    dup2(in_fd, 0);
-                    dup2(out_fd, 1);
-                    execvp(file, argv);
-                    _exit(127);
+            let pid = if kind == Kind::Memory {
+                fork_run(command)
+            } else {
+                let mut pid: c_int = 0;
+                let rc = unsafe {
+                    posix_spawnp(
+                        &mut pid,
+                        command.argv[0].as_ptr(),
+                        &*command.actions,
+                        &*command.attr,
+                        command.argv_ptrs.as_ptr(),
+                        environment(),
+                    )
+                };
+                if rc != 0 {
+                    // Not found, not executable, or stdin unreadable: what exec failing in a
+                    // forked child would have reported as exit status 127.
+                    let _ = writeln!(out, "{}\t{}\t0\t0\t0\t0\t127", next, cmd);
+                    failed = true;
+                    break;
                 }
-            }
-            unsafe {
-                setpgid(pid, pid); // also here: no window in which a kill misses the group
-            }
+                pid
+            };
             track(pid);
             if timeout_ns > 0 {
                 let (lock, cvar) = &*shared;
                 let mut watch = lock.lock().unwrap();
-                watch.deadlines.push((pid, started + timeout_ns));
-                if watch.deadlines.len() == 1 {
+                let deadline = started + timeout_ns;
+                watch.deadlines.push((pid, deadline));
+                if watch.sleeping_until.map_or(true, |until| deadline < until) {
                     cvar.notify_one();
                 }
             }
-            drop(stdin);
-            in_flight.push(InFlight { pid, seq: next, cmd, measured, started });
+            in_flight.push(InFlight { pid, seq: next, cmd, kind, started });
             next += 1;
+        }
+        if in_flight.is_empty() {
+            continue; // a command that could not be started, and nothing left to wait for
         }
         let mut status: c_int = 0;
         let mut usage = Rusage {
@@ -346,7 +471,7 @@ fn main() {
         } else {
             128 + (status & 0x7f)
         };
-        if run.measured || code != 0 {
+        if run.kind != Kind::Warmup || code != 0 {
             let user = usage.ru_utime.tv_sec as i64 * 1_000_000 + usage.ru_utime.tv_usec as i64;
             let sys = usage.ru_stime.tv_sec as i64 * 1_000_000 + usage.ru_stime.tv_usec as i64;
             let _ = writeln!(

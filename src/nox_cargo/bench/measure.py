@@ -18,13 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nox_cargo.bench import stats
-from nox_cargo.bench.launcher import Batch, Command, RunRecord, cpu_count, launch
+from nox_cargo.bench.launcher import (
+    MEMORY,
+    TIMED,
+    WARMUP,
+    Batch,
+    Command,
+    RunKind,
+    RunRecord,
+    cpu_count,
+    launch,
+)
 
 Series = dict[str, list[float]]
 Progress = Callable[[int], None]  # called with the number of runs just completed
 
 LATENCY_SERIES = ("wall_ns", "user_us", "sys_us", "maxrss_kib")
 THROUGHPUT_SERIES = ("batch_ns_seq", "batch_ns_par")
+MEMORY_RUNS = 10  # forked runs per side for peak RSS (nearly deterministic: few are enough)
 THROUGHPUT_MIN_BATCHES = 8
 THROUGHPUT_MAX_BATCHES = 30
 
@@ -116,12 +127,14 @@ def _latency(job: _Job) -> list[Series]:
     done = 0
     round_size = sampling.min_runs
     while True:
-        order: list[tuple[int, bool]] = []
+        order: list[tuple[int, RunKind]] = []
         if first:
             for _ in range(sampling.warmup):
-                order.extend((i, False) for i in _shuffled(len(sides), rng))
+                order.extend((i, WARMUP) for i in _shuffled(len(sides), rng))
+            for _ in range(MEMORY_RUNS):
+                order.extend((i, MEMORY) for i in _shuffled(len(sides), rng))
         for _ in range(round_size):
-            order.extend((i, True) for i in _shuffled(len(sides), rng))
+            order.extend((i, TIMED) for i in _shuffled(len(sides), rng))
         batch = launch(
             launcher,
             commands,
@@ -131,7 +144,7 @@ def _latency(job: _Job) -> list[Series]:
             label=lambda i: f"`{sides[i].label}` in case `{case.name}`",
             timeout=sampling.run_timeout,
         )
-        _collect(batch, series)
+        _collect(batch, order, series)
         done += round_size
         first = False
         if done >= sampling.max_runs or time.monotonic() - started > sampling.max_seconds:
@@ -160,14 +173,17 @@ def _ticker(progress: Progress | None) -> Callable[[RunRecord], None] | None:
     return lambda _record: progress(1)
 
 
-def _collect(batch: Batch, series: list[Series]) -> None:
+def _collect(batch: Batch, order: Sequence[tuple[int, RunKind]], series: list[Series]) -> None:
+    """Timed runs give wall and CPU samples (index-aligned pairs), memory runs peak RSS."""
     # Sequential batches finish in order; sorting by seq keeps block i of every side aligned.
     for record in sorted(batch.records, key=lambda r: r.seq):
         side = series[record.cmd]
+        if order[record.seq][1] == MEMORY:
+            side["maxrss_kib"].append(float(record.maxrss_kib))
+            continue
         side["wall_ns"].append(float(record.wall_ns))
         side["user_us"].append(float(record.user_us))
         side["sys_us"].append(float(record.sys_us))
-        side["maxrss_kib"].append(float(record.maxrss_kib))
 
 
 def _throughput(job: _Job) -> list[Series]:
@@ -179,11 +195,11 @@ def _throughput(job: _Job) -> list[Series]:
     series: list[Series] = [{k: [] for k in THROUGHPUT_SERIES} for _ in sides]
     started = time.monotonic()
 
-    def one_batch(i: int, jobs: int, measured: bool) -> int:
+    def one_batch(i: int, jobs: int, kind: RunKind) -> int:
         batch = launch(
             launcher,
             [commands[i]],
-            [(0, measured)] * case.invocations,
+            [(0, kind)] * case.invocations,
             workdir,
             jobs=jobs,
             on_record=_ticker(progress),
@@ -193,12 +209,12 @@ def _throughput(job: _Job) -> list[Series]:
         return batch.total_ns
 
     for i in range(len(sides)):  # warm-up batch, discarded
-        one_batch(i, 1, False)
+        one_batch(i, 1, WARMUP)
     blocks = 0
     while True:
         for key, jobs in (("batch_ns_seq", 1), ("batch_ns_par", workers)):
             for i in _shuffled(len(sides), rng):
-                series[i][key].append(float(one_batch(i, jobs, True)))
+                series[i][key].append(float(one_batch(i, jobs, TIMED)))
         blocks += 1
         if blocks >= THROUGHPUT_MAX_BATCHES or time.monotonic() - started > sampling.max_seconds:
             break
@@ -213,4 +229,4 @@ def expected_runs(case: PreparedCase, sides: int, sampling: Sampling) -> int:
     """Upper bound of runs, for the progress bar's total."""
     if case.mode == "throughput":
         return sides * case.invocations * (1 + 2 * THROUGHPUT_MAX_BATCHES)
-    return sides * sampling.max_runs
+    return sides * (sampling.max_runs + MEMORY_RUNS)

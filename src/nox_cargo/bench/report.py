@@ -16,9 +16,13 @@ ICONS = {
     "improvement": "✅ improvement",
     "unchanged": "unchanged",
     "inconclusive": "⚠️ inconclusive",
+    "too noisy": "not gated: too noisy",
     "measured": "measured",
+    "not measured": "not measured",
     "info": "",
 }
+# Rows without a figure of their own (the note says why).
+NO_FIGURE = ("not measured",)
 
 
 def fmt(value: float, unit: str) -> str:
@@ -45,12 +49,21 @@ def _ci(row: Row) -> str:
 
 
 def cells(row: Row) -> tuple[str, ...]:
+    if row.verdict in NO_FIGURE:
+        return (row.case, row.metric, "—", "—", "", "", f"{ICONS[row.verdict]}: {row.note}")
     head = fmt(row.head, row.unit)
     if row.spread is not None and row.unit == "ms":
         head += f" ± {row.spread:.3f}"
     delta = f"{row.delta * 100:+.1f} %" if row.delta is not None and row.unit else ""
+    if row.ratio is not None and delta:
+        delta += " ¹"  # the paired estimate, explained under the table
     verdict = ICONS.get(row.verdict, row.verdict)
-    if row.detectable is not None and row.verdict in ("unchanged", "regression", "improvement"):
+    if row.detectable is not None and row.verdict in (
+        "unchanged",
+        "regression",
+        "improvement",
+        "too noisy",
+    ):
         verdict += f" (detects ≥ {row.detectable * 100:.1f} %)"
     if row.note and (row.case == "sizes" or row.verdict in ("inconclusive", "regression")):
         verdict += f": {row.note}"
@@ -65,16 +78,22 @@ def cells(row: Row) -> tuple[str, ...]:
     )
 
 
+def short_ref(ref: str) -> str:
+    """`0123456789ab`, or `0123456789ab+dirty.5f3e…` for a build of a modified tree."""
+    commit, plus, dirty = ref.partition("+")
+    return commit[:12] + (plus + dirty if plus else "")
+
+
 def heading(run: BenchRun) -> str:
-    head = f"`{run.head.ref[:12] or 'working tree'}`"
+    head = f"`{short_ref(run.head.ref) or 'working tree'}`"
     if run.comparison == "interleaved" and run.base:
         return (
-            f"base `{run.base.ref[:12]}` vs head {head}, measured interleaved in random order "
-            "in one run"
+            f"base `{short_ref(run.base.ref)}` vs head {head}, measured interleaved in random "
+            "order in one run"
         )
     if run.comparison == "baseline" and run.base:
         return (
-            f"head {head} vs saved baseline `{run.baseline_file}` (`{run.base.ref[:12]}`): "
+            f"head {head} vs saved baseline `{run.baseline_file}` (`{short_ref(run.base.ref)}`): "
             "a cross-run comparison, less reliable than `--base`"
         )
     return f"head {head}, no comparison (use `--base REF` or `--baseline FILE`)"
@@ -92,13 +111,47 @@ def markdown(run: BenchRun, rows: Sequence[Row]) -> str:
         markdown_table(COLUMNS, [cells(r) for r in rows]),
         "",
         f"Machine: {fp.get('cpu', '?')}, {fp.get('cores', '?')} cores, kernel "
-        f"{fp.get('kernel', '?')}, {fp.get('rustc', '?')}. Head binary: `{run.head.binary}`.",
+        f"{fp.get('kernel', '?')}, {fp.get('rustc', '?')}. Head binary: `{run.head.binary}`"
+        + (
+            ", measured from fresh copies (same page-cache history and path length for every side)."
+            if run.settings.get("fresh_copies")
+            else "."
+        ),
         "Wall time: CLOCK_MONOTONIC around fork..wait4 in a native launcher, after warm-up runs; "
         "median ± MAD; CI = 99 % bootstrap interval (of the head/base ratio when comparing). "
         f"Gate: regression when the whole CI is above +{run.settings.get('noise_floor_percent')} "
-        f"% and the change is ≥ +{run.settings.get('threshold_percent')} %.",
+        f"% and the change is ≥ +{run.settings.get('threshold_percent')} %; a row whose run "
+        "cannot resolve that threshold says *not gated: too noisy* instead of *unchanged*.",
     ]
+    if any(r.ratio is not None for r in rows):
+        lines += ["", _delta_footnote(run, rows)]
     return "\n".join(lines) + "\n"
+
+
+def _delta_footnote(run: BenchRun, rows: Sequence[Row]) -> str:
+    """Why Δ may disagree with the two figures beside it."""
+    if run.comparison == "interleaved":
+        text = (
+            "¹ Δ is the paired estimate, not the ratio of the two figures beside it: for medians, "
+            "the median of head[i]/base[i] over the pairs run side by side; for the 10th "
+            "percentile, its ratio with pairs resampled together. Load that slows both runs of a "
+            "pair cancels out of it; load that changed during the run moves the two figures "
+            "apart."
+        )
+    else:
+        text = "¹ Δ is the ratio of the two figures beside it (a cross-run comparison)."
+    apart = [
+        f"{r.case}, {r.metric}: paired {(r.ratio - 1) * 100:+.1f} %, figures "
+        f"{(r.head / r.base - 1) * 100:+.1f} %"
+        for r in rows
+        if r.ratio is not None
+        and r.base
+        and r.better == "smaller"
+        and abs(r.head / r.base - r.ratio) > 0.02
+    ]
+    if apart and run.comparison == "interleaved":
+        text += " Here they differ by more than 2 points: " + "; ".join(apart) + "."
+    return text
 
 
 def regression_markdown(rows: Sequence[Row]) -> str:

@@ -29,6 +29,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from nox_cargo import git
 from nox_cargo.bench import chart, exports, inputs, report, sizes
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
@@ -42,6 +43,7 @@ from nox_cargo.bench.measure import (
     measure,
 )
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
+from nox_cargo.bench.staging import fresh_copies
 from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.targets import host_triple_guess
@@ -107,6 +109,13 @@ def sampling_of(config: BenchConfig) -> Sampling:
         target_half_width=config.target_ci_percent / 100,
         seed=config.seed,
     )
+
+
+def head_label(project: Project, manifest: BuildManifest) -> str:
+    """The build's commit, `+dirty.<hash>` when the tree it was built from (the tree now: bench
+    runs right after its build) differs from that commit."""
+    state = git.tree_state(project.workspace_path)
+    return state if state.partition("+")[0] == manifest.git_commit else manifest.git_commit
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -252,7 +261,9 @@ def run_bench(
     binary = config.binary or (binaries[0] if binaries else "")
     head_path = manifest.verified_path(dist, binary)
     artifact = manifest.artifact(binary)
-    head = Subject("head", manifest.git_commit, str(head_path), artifact.size, artifact.sha256)
+    head = Subject(
+        "head", head_label(project, manifest), str(head_path), artifact.size, artifact.sha256
+    )
     bench_dir = project.report_dir / "bench"
     sides = [Side("head", head_path)]
     base: Subject | None = None
@@ -276,6 +287,8 @@ def run_bench(
         f"measuring {binary} of {target_id} ({head_path}); {len(cases)} case(s), "
         f"{'base and head interleaved' if base else 'head only'}"
     )
+    if config.fresh_copies:
+        sides = fresh_copies(sides, bench_dir / "run")
     results = measure_cases(launcher, cases, sides, sampling, bench_dir / "work")
     binary_size = SizeEntry(
         "binary",
@@ -304,6 +317,7 @@ def run_bench(
                     "threshold_percent",
                     "rss_threshold_percent",
                     "size_threshold_percent",
+                    "fresh_copies",
                 )
             },
         },

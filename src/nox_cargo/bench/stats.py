@@ -126,6 +126,54 @@ def bootstrap_ratio_ci(
     return RatioEstimate(point, low, high, paired, len(base), len(head))
 
 
+def bootstrap_quantile_ratio_ci(
+    base: Sequence[float],
+    head: Sequence[float],
+    q: float,
+    rng: random.Random,
+    paired: bool,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+) -> RatioEstimate:
+    """quantile(head, q) / quantile(base, q) with its percentile bootstrap interval.
+
+    A low quantile (q = 0.1) estimates the time of the runs that nothing else on the machine
+    slowed down: a fixed cost added to a program shows in it at full size, where the median of
+    a loaded machine dilutes it. `paired`: pairs are resampled together (runs of one block stay
+    together), else the two sides independently.
+    """
+    if not base or not head:
+        raise ValueError("a ratio needs samples on both sides")
+    if paired and len(base) != len(head):
+        raise ValueError("paired samples must have the same length")
+    point = _ratio(quantile(head, q), quantile(base, q))
+    b, h = list(base), list(head)
+    estimates: list[float] = []
+    for _ in range(resamples):
+        if paired:
+            picks = rng.choices(range(len(b)), k=len(b))
+            rb, rh = [b[i] for i in picks], [h[i] for i in picks]
+        else:
+            rb, rh = rng.choices(b, k=len(b)), rng.choices(h, k=len(h))
+        estimates.append(_ratio(quantile(rh, q), quantile(rb, q)))
+    low, high = _percentile_interval(estimates, confidence)
+    return RatioEstimate(point, low, high, paired, len(base), len(head))
+
+
+def quantized(values: Sequence[float], zero_share: float = 0.05) -> bool:
+    """True when a CPU-time sample set is tick-sampled rather than measured.
+
+    Linux (without full dynticks accounting) splits a process's exact CPU time into user and
+    system by timer-tick samples: a run shorter than a tick gets all of it on one side and 0 on
+    the other. More than `zero_share` of exact zeros in a set of positive durations is that
+    signature; such a set has no meaningful median (the sum user + system stays exact).
+    """
+    if not values:
+        return False
+    zeros = sum(1 for v in values if v == 0)
+    return zeros > zero_share * len(values)
+
+
 def _ratio(head: float, base: float) -> float:
     if base <= 0:
         return math.inf if head > 0 else 1.0

@@ -561,6 +561,13 @@ class BenchConfig:
     image_budget: ByteSize | None = field(
         default=None, metadata=_doc("absolute limit for each Docker image's size")
     )
+    fresh_copies: bool = field(
+        default=True,
+        metadata=_doc(
+            "run each measured binary from a fresh copy under the bench dir, so base and head "
+            "have the same page-cache history and path length (false: run them where they are)"
+        ),
+    )
     seed: int = field(default=20240601, metadata=_doc("seed of run order and bootstrap"))
     base: str = field(
         default="",

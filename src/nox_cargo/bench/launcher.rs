@@ -16,6 +16,10 @@
 //   cmd\tSTDIN\tARG0\tARG1...     a command; STDIN is a file path or `-` for /dev/null
 //   run\tCMD\tFLAG               run command number CMD (0-based, in `cmd` order); FLAG `m` =
 //                                measured (reported), `w` = warm-up (run, checked, not reported)
+//   prepare\tCMD\tPREP           before every run of CMD (warm-up or measured), run command PREP
+//                                to its end, untimed: outside the run's wall clock, which starts
+//                                after it. A PREP that does not exit 0 fails like a run (its line
+//                                has cmd = PREP and zero times).
 // Output, one TAB-separated line per measured run, in completion order:
 //   seq  cmd  wall_ns  user_us  sys_us  maxrss_kib  status
 // where status is the exit code, or 128+N for a child killed by signal N, or -1 for a run killed
@@ -193,6 +197,7 @@ struct Spec {
     timeout_ns: u128,
     commands: Vec<Command>,
     runs: Vec<(usize, bool)>,
+    prepare: Vec<Option<usize>>, // by command index: the command run before each of its runs
 }
 
 fn parse(path: &str) -> Spec {
@@ -201,6 +206,7 @@ fn parse(path: &str) -> Spec {
     let mut timeout_ns = 0u128;
     let mut commands = Vec::new();
     let mut runs = Vec::new();
+    let mut prepare: Vec<Option<usize>> = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.unwrap_or_else(|e| fail(&format!("{}: {}", path, e)));
         let fields: Vec<&str> = line.split('\t').collect();
@@ -234,11 +240,89 @@ fn parse(path: &str) -> Spec {
                 }
                 runs.push((cmd, fields[2] == "m"));
             }
+            "prepare" if fields.len() == 3 => {
+                let cmd: usize = fields[1].parse().unwrap_or_else(|_| fail("bad prepare index"));
+                let prep: usize = fields[2].parse().unwrap_or_else(|_| fail("bad prepare index"));
+                if cmd >= commands.len() || prep >= commands.len() {
+                    fail("prepare refers to an undefined cmd");
+                }
+                if prepare.len() <= cmd {
+                    prepare.resize(cmd + 1, None);
+                }
+                prepare[cmd] = Some(prep);
+            }
             "" => {}
             _ => fail(&format!("bad spec line: {:?}", line)),
         }
     }
-    Spec { jobs, timeout_ns, commands, runs }
+    prepare.resize(commands.len(), None);
+    Spec { jobs, timeout_ns, commands, runs, prepare }
+}
+
+// Run `command` to its end outside any measured interval (a `prepare` command): its own process
+// group, stdin from its file, stdout to /dev/null, stderr inherited, killed at the run timeout.
+// Returns its status as the measured runs report theirs.
+fn run_untimed(
+    command: &Command,
+    out_fd: c_int,
+    shared: &Arc<(Mutex<Watch>, Condvar)>,
+    timeout_ns: u128,
+) -> c_int {
+    let stdin = File::open(&command.stdin)
+        .unwrap_or_else(|e| fail(&format!("stdin {}: {}", command.stdin, e)));
+    let in_fd = stdin.as_raw_fd();
+    let pid = unsafe { fork() };
+    if pid < 0 {
+        fail("fork failed");
+    }
+    if pid == 0 {
+        unsafe {
+            setpgid(0, 0);
+            dup2(in_fd, 0);
+            dup2(out_fd, 1);
+            execvp(command.argv[0].as_ptr(), command.argv_ptrs.as_ptr());
+            _exit(127);
+        }
+    }
+    unsafe {
+        setpgid(pid, pid);
+    }
+    track(pid);
+    if timeout_ns > 0 {
+        let (lock, cvar) = &**shared;
+        let mut watch = lock.lock().unwrap();
+        watch.deadlines.push((pid, now_ns() + timeout_ns));
+        cvar.notify_one();
+    }
+    drop(stdin);
+    let mut status: c_int = 0;
+    let mut usage = Rusage {
+        ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_maxrss: 0,
+        rest: [0; 13],
+    };
+    if unsafe { wait4(pid, &mut status, 0, &mut usage) } != pid {
+        fail("wait4 failed");
+    }
+    untrack(pid);
+    let mut timed_out = false;
+    if timeout_ns > 0 {
+        let (lock, _) = &**shared;
+        let mut watch = lock.lock().unwrap();
+        watch.deadlines.retain(|d| d.0 != pid);
+        if let Some(i) = watch.timed_out.iter().position(|p| *p == pid) {
+            watch.timed_out.swap_remove(i);
+            timed_out = true;
+        }
+    }
+    if timed_out {
+        -1
+    } else if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + (status & 0x7f)
+    }
 }
 
 fn main() {
@@ -246,7 +330,7 @@ fn main() {
     if args.len() != 2 {
         fail("usage: launcher SPEC");
     }
-    let Spec { jobs, timeout_ns, commands, runs } = parse(&args[1]);
+    let Spec { jobs, timeout_ns, commands, runs, prepare } = parse(&args[1]);
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         unsafe {
             signal(sig, on_signal);
@@ -272,6 +356,14 @@ fn main() {
     while (next < runs.len() && !failed) || !in_flight.is_empty() {
         while !failed && next < runs.len() && in_flight.len() < jobs {
             let (cmd, measured) = runs[next];
+            if let Some(prep) = prepare[cmd] {
+                let code = run_untimed(&commands[prep], out_fd, &shared, timeout_ns);
+                if code != 0 {
+                    let _ = writeln!(out, "{}\t{}\t0\t0\t0\t0\t{}", next, prep, code);
+                    failed = true;
+                    break;
+                }
+            }
             let command = &commands[cmd];
             // A fresh open file description per run: each run reads its stdin from the start,
             // and concurrent runs do not share an offset.
@@ -310,6 +402,9 @@ fn main() {
             drop(stdin);
             in_flight.push(InFlight { pid, seq: next, cmd, measured, started });
             next += 1;
+        }
+        if in_flight.is_empty() {
+            continue; // a failed prepare left nothing to wait for
         }
         let mut status: c_int = 0;
         let mut usage = Rusage {

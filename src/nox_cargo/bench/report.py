@@ -18,6 +18,7 @@ ICONS = {
     "inconclusive": "⚠️ inconclusive",
     "measured": "measured",
     "info": "",
+    "compared": "",  # a compared command: information, never gated; the note says how it ran
 }
 
 
@@ -54,6 +55,8 @@ def cells(row: Row) -> tuple[str, ...]:
         verdict += f" (detects ≥ {row.detectable * 100:.1f} %)"
     if row.note and (row.case == "sizes" or row.verdict in ("inconclusive", "regression")):
         verdict += f": {row.note}"
+    elif row.verdict == "compared":
+        verdict = row.note
     return (
         row.case,
         row.metric,

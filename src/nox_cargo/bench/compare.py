@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -222,6 +223,11 @@ def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
     return rows
 
 
+def shown(argv: Sequence[str]) -> str:
+    """A command line for the report: shell-quoted where needed, `{placeholders}` left bare."""
+    return " ".join(a if re.fullmatch(r"[\w{}./=,:+@%-]+", a) else shlex.quote(a) for a in argv)
+
+
 def relative_speed(program: str, estimate: stats.RatioEstimate, binary: str) -> str:
     """hyperfine's summary line with a CI: `grep: 1.35x [1.31, 1.39] slower than weft` (with
     the multiplication sign); the factor is above 1 either way, as hyperfine writes it."""
@@ -242,7 +248,7 @@ def compared_rows(case: CaseResult, binary: str, rng: random.Random) -> list[Row
         rows.append(
             Row(
                 case.name,
-                f"{shlex.join(compared.command)} (median ± MAD)",
+                f"{shown(compared.command)} (median ± MAD)",
                 "ms",
                 "smaller",
                 stats.median(wall) * 1e-6,

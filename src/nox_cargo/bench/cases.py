@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nox_cargo.bench import inputs
+from nox_cargo.bench.compare import shown
 from nox_cargo.bench.measure import Compared, PreparedCase
 from nox_cargo.config import BenchCase
 from nox_cargo.config.model import PLACEHOLDER, placeholders
@@ -158,7 +159,7 @@ def _extra(
         missing = [p for p in placeholders(command) if p not in known]
         if missing:
             get_console().info(
-                f"case {case.name}: --compare {shlex.join(command)!r} not added "
+                f"case {case.name}: `--compare {shown(command)}` not added "
                 f"(no {', '.join('{' + m + '}' for m in missing)} here)"
             )
             continue
@@ -208,7 +209,7 @@ def prepare_cases(
     for command in compare:
         if command not in used:
             raise UsageError(
-                f"--compare {shlex.join(command)!r} fits no latency case: its placeholders "
+                f"`--compare {shown(command)}` fits no latency case: its placeholders "
                 f"({', '.join('{' + p + '}' for p in placeholders(command))}) are not all known "
                 "in any of them.",
                 "use {input} only with cases that have an input, and parameter names only with "

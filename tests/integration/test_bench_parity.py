@@ -188,6 +188,21 @@ args = ["--version"]
     assert "status 3" in info.value.message and "nope" in info.value.message
 
 
+def test_a_prepare_that_hangs_is_killed_at_the_run_timeout(weft: Path) -> None:
+    configure(
+        weft,
+        """
+[[tool.nox-cargo.bench.cases]]
+name = "stuck"
+args = ["--version"]
+prepare = ["sleep", "60"]
+""",
+    )
+    with pytest.raises(RunFailed) as info:
+        run_bench(load(weft, "bench.run-timeout=0.5"))
+    assert "The prepare command of case `stuck` (sleep 60) did not finish" in info.value.message
+
+
 def test_compare_flag_through_nox_and_a_missing_corpus_is_a_config_error(weft: Path) -> None:
     configure(
         weft,

@@ -9,13 +9,14 @@ import json
 import os
 import random
 import stat
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nox_cargo import config as cfg
-from nox_cargo.bench import exports, report
+from nox_cargo.bench import chart, exports, report
 from nox_cargo.bench.cases import expansions, parse_compare, prepare_cases, substitute
 from nox_cargo.bench.compare import Gate, compared_rows, evaluate, relative_speed
 from nox_cargo.bench.launcher import Command, spec_text
@@ -254,6 +255,13 @@ def test_results_keep_compared_samples_and_parameters_and_old_files_still_load(
     path.write_text(json.dumps(document))
     old = load_baseline(path).cases[0]
     assert old.compared == () and old.parameters == {}
+
+
+def test_chart_draws_a_row_per_compared_command() -> None:
+    ((title, unit, sides),) = chart.panels(run_with(case_with_compared([1e6] * 5, [2e6] * 5)))
+    assert (title, unit) == ("words: wall time", "ms")
+    assert [(label, values[0]) for label, values in sides] == [("head", 1.0), ("wc", 2.0)]
+    ET.fromstring(chart.svg(run_with(case_with_compared([1e6] * 5, [2e6] * 5))))
 
 
 def test_hyperfine_export_lists_compared_commands() -> None:

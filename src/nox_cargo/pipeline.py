@@ -107,6 +107,14 @@ STAGES: tuple[Stage, ...] = (
                 type=Path,
                 cacheable=False,
             ),
+            Option(
+                ("--compare",),
+                "also measure CMD (shell words, not run by a shell; {input} allowed) in every "
+                "latency case, interleaved with the binary; reported, never gated; repeatable",
+                metavar="CMD",
+                cacheable=False,
+                repeat=True,
+            ),
         ),
         requires=bench.requires,
         run=lazy("nox_cargo.sessions.bench:run"),

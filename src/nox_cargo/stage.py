@@ -52,6 +52,7 @@ class Option:
     default: str | None = None
     # False: given, the stage always runs and its result is not recorded (`--fix`, `--push`).
     cacheable: bool = True
+    repeat: bool = False  # may be given several times: a list of values (`--compare A --compare B`)
 
     @property
     def dest(self) -> str:
@@ -71,6 +72,10 @@ class Option:
                 const=self.const,
                 default=self.default,
                 help=self.help,
+            )
+        elif self.repeat:
+            parser.add_argument(
+                *self.flags, metavar=self.metavar, type=self.type, action="append", help=self.help
             )
         else:
             parser.add_argument(

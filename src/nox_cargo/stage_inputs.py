@@ -8,6 +8,7 @@ all of dist/) always runs.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -99,9 +100,24 @@ WASM = Inputs(
 
 
 def bench_upstream(project: Project, value: str) -> Iterable[Path]:
+    """The measured build, the cases' input corpora from the workspace (every file of a
+    directory) and the programs they compare with."""
     from nox_cargo.bench.target import bench_target
 
-    return _built(project, bench_target(project.config))
+    root = project.workspace.root
+    corpora: list[Path] = []
+    for case in project.config.bench.cases:
+        if case.input is not None:
+            path = root / case.input
+            corpora.extend(
+                sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            )
+        for command in case.compare:
+            program = command[0]
+            found = root / program if "/" in program else shutil.which(program)
+            if found is not None:
+                corpora.append(Path(found))
+    return [*_built(project, bench_target(project.config)), *corpora]
 
 
 def bench_outputs(project: Project, value: str) -> Iterable[Path]:

@@ -30,7 +30,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def args(**values: Any) -> argparse.Namespace:
-    return argparse.Namespace(**{"base": None, "baseline": None, "save": None, **values})
+    return argparse.Namespace(
+        **{"base": None, "baseline": None, "save": None, "compare": None, **values}
+    )
 
 
 def test_config_keys_are_used_when_no_flag_is_given(
@@ -38,7 +40,12 @@ def test_config_keys_are_used_when_no_flag_is_given(
 ) -> None:
     bench.run(project(tmp_path, ["bench.base=main", "bench.save=out/b.json"]), args())
     assert calls == [
-        {"base_ref": "main", "baseline_path": None, "save_path": tmp_path / "out" / "b.json"}
+        {
+            "base_ref": "main",
+            "baseline_path": None,
+            "save_path": tmp_path / "out" / "b.json",
+            "compare": (),
+        }
     ]
 
 

@@ -1,8 +1,9 @@
 """An SVG chart of base vs head distributions (one panel per case), written by hand.
 
-Each side is a row of sample dots (deterministic jitter) over its interquartile box and a median
-tick; the x axis spans both sides from the minimum to the 99th percentile, so a few outliers do not
-squash the picture (values past it are drawn at the edge as ▸).
+Each side (and each compared command) is a row of sample dots (deterministic jitter) over its
+interquartile box and a median tick; the x axis spans every row from the minimum to the 99th
+percentile, so a few outliers do not squash the picture (values past it are drawn at the edge
+as ▸).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from html import escape
+from pathlib import PurePath
 
 from nox_cargo.bench import stats
 from nox_cargo.bench.results import BenchRun
@@ -38,6 +40,11 @@ def panels(run: BenchRun) -> list[Panel]:
                 sides.append(
                     (label, [case.invocations / (v * 1e-9) for v in series["batch_ns_seq"]])
                 )
+        if case.mode == "latency":  # compared commands, under their program's name
+            sides.extend(
+                (PurePath(c.command[0]).name, [v * 1e-6 for v in c.samples["wall_ns"]])
+                for c in case.compared
+            )
         unit = "ms" if case.mode == "latency" else "invocations/s (sequential)"
         out.append(
             (f"{case.name}: {'wall time' if case.mode == 'latency' else 'throughput'}", unit, sides)

@@ -18,14 +18,18 @@
 from __future__ import annotations
 
 import random
+import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from nox_cargo.bench import stats
 from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry
 from nox_cargo.config import BenchConfig
 
 FAILING = ("regression", "over budget")
+TIMES = "\N{MULTIPLICATION SIGN}"
 FINGERPRINT_KEYS = ("cpu", "cores", "kernel", "arch")
 
 
@@ -96,6 +100,7 @@ def evaluate(run: BenchRun, gate: Gate, seed: int = 0) -> list[Row]:
         f"base measured on another machine ({', '.join(mismatch)} differ)" if mismatch else ""
     )
     paired = run.comparison == "interleaved"
+    binary = Path(run.head.binary).name
     rows: list[Row] = []
     for case in run.cases:
         judge = Judge(gate, paired, inconclusive, random.Random(seed))
@@ -103,6 +108,7 @@ def evaluate(run: BenchRun, gate: Gate, seed: int = 0) -> list[Row]:
             rows.extend(_throughput_rows(case, judge))
         else:
             rows.extend(_latency_rows(case, judge))
+            rows.extend(compared_rows(case, binary, judge.rng))
     rows.extend(size_rows(run.sizes, run.base_sizes if run.comparison != "none" else None, gate))
     return rows
 
@@ -288,6 +294,46 @@ def _latency_rows(case: CaseResult, judge: Judge) -> list[Row]:
             verdict="info",
         )
     )
+    return rows
+
+
+def shown(argv: Sequence[str]) -> str:
+    """A command line for the report: shell-quoted where needed, `{placeholders}` left bare."""
+    return " ".join(a if re.fullmatch(r"[\w{}./=,:+@%-]+", a) else shlex.quote(a) for a in argv)
+
+
+def relative_speed(program: str, estimate: stats.RatioEstimate, binary: str) -> str:
+    """hyperfine's summary line with a CI: `grep: 1.35x [1.31, 1.39] slower than weft` (with
+    the multiplication sign); the factor is above 1 either way, as hyperfine writes it."""
+    ratio, low, high = estimate.ratio, estimate.low, estimate.high
+    if ratio >= 1:
+        return f"{program}: {ratio:.2f}{TIMES} [{low:.2f}, {high:.2f}] slower than {binary}"
+    return f"{program}: {1 / ratio:.2f}{TIMES} [{1 / high:.2f}, {1 / low:.2f}] faster than {binary}"
+
+
+def compared_rows(case: CaseResult, binary: str, rng: random.Random) -> list[Row]:
+    """One row per compared command: its median ± MAD and its paired ratio to the binary's head
+    runs of the same blocks, with the CI. Information, never gated."""
+    head = case.head["wall_ns"]
+    rows = []
+    for compared in case.compared:
+        wall = compared.samples["wall_ns"]
+        estimate = stats.bootstrap_ratio_ci(head, wall, rng, paired=len(wall) == len(head))
+        rows.append(
+            Row(
+                case.name,
+                f"{shown(compared.command)} (median ± MAD)",
+                "ms",
+                "smaller",
+                stats.median(wall) * 1e-6,
+                spread=stats.mad(wall) * 1e-6,
+                ci=(estimate.low, estimate.high),
+                ci_is_ratio=True,
+                ratio=estimate.ratio,
+                verdict="compared",
+                note=relative_speed(Path(compared.command[0]).name, estimate, binary),
+            )
+        )
     return rows
 
 

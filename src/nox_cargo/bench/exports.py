@@ -48,15 +48,15 @@ def hyperfine(run: BenchRun) -> dict[str, Any]:
     for case in run.cases:
         if case.mode != "latency":
             continue
-        sides = [("head", case.head)]
+        sides = [("head", [binaries["head"], *case.args], case.head)]
         if case.base is not None:
-            sides.insert(0, ("base", case.base))
-        for label, series in sides:
+            sides.insert(0, ("base", [binaries["base"], *case.args], case.base))
+        sides.extend(("compared", list(c.command), c.samples) for c in case.compared)
+        for label, argv, series in sides:
             times = [t * 1e-9 for t in series["wall_ns"]]
             results.append(
                 {
-                    "command": f"{case.name} ({label}): "
-                    + shlex.join([binaries.get(label, label), *case.args]),
+                    "command": f"{case.name} ({label}): " + shlex.join(argv),
                     "mean": statistics.fmean(times),
                     "stddev": statistics.stdev(times) if len(times) > 1 else None,
                     "median": stats.median(times),

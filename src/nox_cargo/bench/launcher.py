@@ -21,7 +21,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -112,7 +112,10 @@ def spec_text(
     order: Sequence[tuple[int, RunKind]],
     jobs: int,
     timeout: float | None = None,
+    prepare: Mapping[int, int] | None = None,
 ) -> str:
+    """The launcher's spec; `prepare` maps a command's index to the index of the command run,
+    untimed, before each of its runs."""
     lines = [f"jobs\t{jobs}"]
     if timeout is not None:
         lines.append(f"timeout\t{max(1, round(timeout * 1000))}")
@@ -127,6 +130,10 @@ def spec_text(
         lines.append(
             "\t".join(["cmd", str(command.stdin) if command.stdin else "-", *command.argv])
         )
+    for cmd, prep in sorted((prepare or {}).items()):
+        if not (0 <= cmd < len(commands) and 0 <= prep < len(commands)):
+            raise ValueError(f"prepare {cmd} -> {prep}: no such command")
+        lines.append(f"prepare\t{cmd}\t{prep}")
     lines.extend(f"run\t{i}\t{kind}" for i, kind in order)
     return "\n".join(lines) + "\n"
 
@@ -148,17 +155,21 @@ def launch(
     on_record: Callable[[RunRecord], None] | None = None,
     label: Callable[[int], str] | None = None,
     timeout: float | None = None,
+    prepare: Mapping[int, int] | None = None,
+    cwd: Path | None = None,
 ) -> Batch:
     """Run `order` ((command index, run kind) pairs) through the launcher.
 
-    A run that exits non-zero stops the batch and raises RunFailed naming the command, its exit
-    status and the tail of its stderr. A run still going after `timeout` seconds is killed with
-    its process group (`bench.run-timeout`) and fails the same way.
+    The spec and stderr live in a temporary directory under `workdir`; the runs start in `cwd`
+    (default: `workdir`). `prepare` maps a command to one run before each of its runs, untimed
+    (see spec_text). A run that exits non-zero stops the batch and raises RunFailed naming the
+    command, its exit status and the tail of its stderr. A run still going after `timeout`
+    seconds is killed with its process group (`bench.run-timeout`) and fails the same way.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=workdir, prefix=".launch-") as tmp:
         spec = Path(tmp) / "spec.tsv"
-        spec.write_text(spec_text(commands, order, jobs, timeout), encoding="utf-8")
+        spec.write_text(spec_text(commands, order, jobs, timeout, prepare), encoding="utf-8")
         stderr_path = Path(tmp) / "stderr"
         records: list[RunRecord] = []
         total = 0
@@ -170,7 +181,7 @@ def launch(
                     stdout=subprocess.PIPE,
                     stderr=err,
                     text=True,
-                    cwd=workdir,
+                    cwd=cwd or workdir,
                 )
             except OSError as exc:
                 raise ToolchainError(
@@ -193,10 +204,11 @@ def launch(
         bad = next(r for r in reversed(records) if r.status != 0)
         command = commands[bad.cmd]
         who = label(bad.cmd) if label else command.shown()
+        kind = "prepare" if bad.cmd in (prepare or {}).values() else "benchmarked"
         tail = "\n".join(stderr.strip().splitlines()[-15:])
         if bad.status == TIMED_OUT:
             raise RunFailed(
-                f"The benchmarked command {who} ({command.shown()}) did not finish within "
+                f"The {kind} command {who} ({command.shown()}) did not finish within "
                 f"`bench.run-timeout` ({timeout} s); it was killed with its process group."
                 + (f"\nIts stderr ends with:\n{tail}" if tail else ""),
                 "a benchmark run must end on its own: check the case's `args` (does it wait for "
@@ -211,10 +223,10 @@ def launch(
             else f"exited with status {bad.status}"
         )
         raise RunFailed(
-            f"The benchmarked command {who} ({command.shown()}) {what}."
+            f"The {kind} command {who} ({command.shown()}) {what}."
             + (f"\nIts stderr ends with:\n{tail}" if tail else ""),
-            "a benchmark case must succeed: fix its `args` in `bench.cases` or the binary; "
-            "run the command by hand to see why.",
+            f"a benchmark case must succeed: fix its `{'prepare' if kind == 'prepare' else 'args'}`"
+            " in `bench.cases` or the binary; run the command by hand to see why.",
         )
     if code != 0:
         raise NoxCargoError(

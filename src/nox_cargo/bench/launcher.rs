@@ -24,6 +24,10 @@
 //                                timed (reported), `w` = warm-up (run, checked, not reported),
 //                                `r` = peak-memory run (forked, reported; its wall time is not
 //                                a timing sample)
+//   prepare\tCMD\tPREP           before every run of CMD (warm-up, timed or memory), run command
+//                                PREP to its end, untimed: outside the run's wall clock, which
+//                                starts after it. A PREP that does not exit 0 fails like a run
+//                                (its line has cmd = PREP and zero times).
 // Output, one TAB-separated line per reported run, in completion order:
 //   seq  cmd  wall_ns  user_us  sys_us  maxrss_kib  status
 // where status is the exit code, or 128+N for a child killed by signal N, or -1 for a run killed
@@ -286,6 +290,7 @@ struct Spec {
     timeout_ns: u128,
     commands: Vec<Command>,
     runs: Vec<(usize, Kind)>,
+    prepare: Vec<Option<usize>>, // by command index: the command run before each of its runs
 }
 
 fn parse(path: &str) -> Spec {
@@ -294,6 +299,7 @@ fn parse(path: &str) -> Spec {
     let mut timeout_ns = 0u128;
     let mut commands = Vec::new();
     let mut runs = Vec::new();
+    let mut prepare: Vec<Option<usize>> = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.unwrap_or_else(|e| fail(&format!("{}: {}", path, e)));
         let fields: Vec<&str> = line.split('\t').collect();
@@ -334,11 +340,111 @@ fn parse(path: &str) -> Spec {
                 };
                 runs.push((cmd, kind));
             }
+            "prepare" if fields.len() == 3 => {
+                let cmd: usize = fields[1].parse().unwrap_or_else(|_| fail("bad prepare index"));
+                let prep: usize = fields[2].parse().unwrap_or_else(|_| fail("bad prepare index"));
+                if cmd >= commands.len() || prep >= commands.len() {
+                    fail("prepare refers to an undefined cmd");
+                }
+                if prepare.len() <= cmd {
+                    prepare.resize(cmd + 1, None);
+                }
+                prepare[cmd] = Some(prep);
+            }
             "" => {}
             _ => fail(&format!("bad spec line: {:?}", line)),
         }
     }
-    Spec { jobs, timeout_ns, commands, runs }
+    prepare.resize(commands.len(), None);
+    Spec { jobs, timeout_ns, commands, runs, prepare }
+}
+
+type Shared = Arc<(Mutex<Watch>, Condvar)>;
+
+// Start `command` with posix_spawn (stdin from its file, stdout to /dev/null, its own process
+// group); None when it cannot be started (what exec failing would report as status 127).
+fn spawn(command: &Command) -> Option<c_int> {
+    let mut pid: c_int = 0;
+    let rc = unsafe {
+        posix_spawnp(
+            &mut pid,
+            command.argv[0].as_ptr(),
+            &*command.actions,
+            &*command.attr,
+            command.argv_ptrs.as_ptr(),
+            environment(),
+        )
+    };
+    if rc == 0 {
+        Some(pid)
+    } else {
+        None
+    }
+}
+
+// Give a started run its deadline; the watchdog is woken only when it is the earliest.
+fn watch_run(shared: &Shared, pid: c_int, deadline: u128) {
+    let (lock, cvar) = &**shared;
+    let mut watch = lock.lock().unwrap();
+    watch.deadlines.push((pid, deadline));
+    if watch.sleeping_until.map_or(true, |until| deadline < until) {
+        cvar.notify_one();
+    }
+}
+
+// Forget an ended run's deadline; true when the watchdog killed it at that deadline.
+fn unwatch_run(shared: &Shared, pid: c_int) -> bool {
+    let (lock, _) = &**shared;
+    let mut watch = lock.lock().unwrap();
+    watch.deadlines.retain(|d| d.0 != pid);
+    match watch.timed_out.iter().position(|p| *p == pid) {
+        Some(i) => {
+            watch.timed_out.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+// The status a run reports: its exit code, 128+N when killed by signal N, -1 at its timeout.
+fn exit_code(status: c_int, timed_out: bool) -> c_int {
+    if timed_out {
+        -1
+    } else if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + (status & 0x7f)
+    }
+}
+
+fn no_usage() -> Rusage {
+    Rusage {
+        ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_maxrss: 0,
+        rest: [0; 13],
+    }
+}
+
+// Run `command` to its end outside any measured interval (a `prepare` command), killed at the
+// run timeout like a run. Returns its status as the measured runs report theirs.
+fn run_untimed(command: &Command, shared: &Shared, timeout_ns: u128) -> c_int {
+    let pid = match spawn(command) {
+        Some(pid) => pid,
+        None => return 127,
+    };
+    track(pid);
+    if timeout_ns > 0 {
+        watch_run(shared, pid, now_ns() + timeout_ns);
+    }
+    let mut status: c_int = 0;
+    let mut usage = no_usage();
+    if unsafe { wait4(pid, &mut status, 0, &mut usage) } != pid {
+        fail("wait4 failed");
+    }
+    untrack(pid);
+    let timed_out = timeout_ns > 0 && unwatch_run(shared, pid);
+    exit_code(status, timed_out)
 }
 
 // A peak-memory run: fork (the child gets its own copy of this small process, not a share of
@@ -371,7 +477,7 @@ fn main() {
     if args.len() != 2 {
         fail("usage: launcher SPEC");
     }
-    let Spec { jobs, timeout_ns, commands, runs } = parse(&args[1]);
+    let Spec { jobs, timeout_ns, commands, runs, prepare } = parse(&args[1]);
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         unsafe {
             signal(sig, on_signal);
@@ -395,54 +501,40 @@ fn main() {
     while (next < runs.len() && !failed) || !in_flight.is_empty() {
         while !failed && next < runs.len() && in_flight.len() < jobs {
             let (cmd, kind) = runs[next];
+            if let Some(prep) = prepare[cmd] {
+                let code = run_untimed(&commands[prep], &shared, timeout_ns);
+                if code != 0 {
+                    let _ = writeln!(out, "{}\t{}\t0\t0\t0\t0\t{}", next, prep, code);
+                    failed = true;
+                    break;
+                }
+            }
             let command = &commands[cmd];
             let started = now_ns();
             let pid = if kind == Kind::Memory {
                 fork_run(command)
             } else {
-                let mut pid: c_int = 0;
-                let rc = unsafe {
-                    posix_spawnp(
-                        &mut pid,
-                        command.argv[0].as_ptr(),
-                        &*command.actions,
-                        &*command.attr,
-                        command.argv_ptrs.as_ptr(),
-                        environment(),
-                    )
-                };
-                if rc != 0 {
-                    // Not found, not executable, or stdin unreadable: what exec failing in a
-                    // forked child would have reported as exit status 127.
-                    let _ = writeln!(out, "{}\t{}\t0\t0\t0\t0\t127", next, cmd);
-                    failed = true;
-                    break;
+                match spawn(command) {
+                    Some(pid) => pid,
+                    None => {
+                        let _ = writeln!(out, "{}\t{}\t0\t0\t0\t0\t127", next, cmd);
+                        failed = true;
+                        break;
+                    }
                 }
-                pid
             };
             track(pid);
             if timeout_ns > 0 {
-                let (lock, cvar) = &*shared;
-                let mut watch = lock.lock().unwrap();
-                let deadline = started + timeout_ns;
-                watch.deadlines.push((pid, deadline));
-                if watch.sleeping_until.map_or(true, |until| deadline < until) {
-                    cvar.notify_one();
-                }
+                watch_run(&shared, pid, started + timeout_ns);
             }
             in_flight.push(InFlight { pid, seq: next, cmd, kind, started });
             next += 1;
         }
         if in_flight.is_empty() {
-            continue; // a command that could not be started, and nothing left to wait for
+            continue; // a run or prepare that failed to start or failed, nothing left to wait for
         }
         let mut status: c_int = 0;
-        let mut usage = Rusage {
-            ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
-            ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
-            ru_maxrss: 0,
-            rest: [0; 13],
-        };
+        let mut usage = no_usage();
         let pid = unsafe { wait4(-1, &mut status, 0, &mut usage) };
         let ended = now_ns();
         if pid < 0 {
@@ -454,23 +546,7 @@ fn main() {
         };
         let run = in_flight.swap_remove(index);
         untrack(pid);
-        let mut timed_out = false;
-        if timeout_ns > 0 {
-            let (lock, _) = &*shared;
-            let mut watch = lock.lock().unwrap();
-            watch.deadlines.retain(|d| d.0 != pid);
-            if let Some(i) = watch.timed_out.iter().position(|p| *p == pid) {
-                watch.timed_out.swap_remove(i);
-                timed_out = true;
-            }
-        }
-        let code = if timed_out {
-            -1
-        } else if status & 0x7f == 0 {
-            (status >> 8) & 0xff
-        } else {
-            128 + (status & 0x7f)
-        };
+        let code = exit_code(status, timeout_ns > 0 && unwatch_run(&shared, pid));
         if run.kind != Kind::Warmup || code != 0 {
             let user = usage.ru_utime.tv_sec as i64 * 1_000_000 + usage.ru_utime.tv_usec as i64;
             let sys = usage.ru_stime.tv_sec as i64 * 1_000_000 + usage.ru_stime.tv_usec as i64;

@@ -11,10 +11,11 @@ back-to-back invocations as the unit, sequentially and with one worker per core.
 from __future__ import annotations
 
 import random
+import shlex
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nox_cargo.bench import stats
@@ -24,11 +25,14 @@ from nox_cargo.bench.launcher import (
     WARMUP,
     Batch,
     Command,
+    RunFailed,
     RunKind,
     RunRecord,
     cpu_count,
     launch,
 )
+from nox_cargo.errors import CommandFailed
+from nox_cargo.process import run
 
 Series = dict[str, list[float]]
 Progress = Callable[[int], None]  # called with the number of runs just completed
@@ -60,6 +64,14 @@ class Side:
 
 
 @dataclass(frozen=True)
+class Compared:
+    """A command measured beside the binary for information (`compare`, `--compare`)."""
+
+    template: tuple[str, ...]  # as configured, placeholders kept (what results record)
+    argv: tuple[str, ...]  # placeholders replaced, argv[0] resolved to a path
+
+
+@dataclass(frozen=True)
 class PreparedCase:
     name: str
     mode: str  # latency | throughput
@@ -68,9 +80,31 @@ class PreparedCase:
     stdin: Path | None
     input_bytes: int
     invocations: int
+    compare: tuple[Compared, ...] = ()
+    prepare: tuple[str, ...] = ()  # run before each run of each command, untimed
+    cleanup: tuple[str, ...] = ()  # run once per command after all its runs
+    cwd: Path | None = None  # where runs start; None: the launcher's scratch dir
+    parameters: dict[str, str] = field(default_factory=dict)  # this expansion's values
 
     def command(self, side: Side) -> Command:
         return Command((str(side.binary), *self.args), self.stdin)
+
+    def commands(self, sides: Sequence[Side]) -> list[Command]:
+        """Every measured command, sides first, then the compared ones."""
+        return [
+            *(self.command(s) for s in sides),
+            *(Command(c.argv, self.stdin) for c in self.compare),
+        ]
+
+    def label(self, index: int, sides: Sequence[Side]) -> str:
+        """How a launcher error names command `index` of `commands` (+ the prepare command)."""
+        if index < len(sides):
+            return f"`{sides[index].label}` in case `{self.name}`"
+        if index < len(sides) + len(self.compare):
+            return (
+                f"`{self.compare[index - len(sides)].template[0]}` (compared) in case `{self.name}`"
+            )
+        return f"of case `{self.name}`"
 
 
 def case_rng(seed: int, name: str) -> random.Random:
@@ -95,9 +129,27 @@ def measure(
     workdir: Path,
     progress: Progress | None = None,
 ) -> list[Series]:
-    """The samples of one case, per side, measured the way its mode says."""
+    """The samples of one case, per side and then per compared command, measured the way its
+    mode says; then the case's cleanup, once per command."""
     job = _Job(launcher, case, sides, sampling, workdir, progress)
-    return _throughput(job) if case.mode == "throughput" else _latency(job)
+    series = _throughput(job) if case.mode == "throughput" else _latency(job)
+    if case.cleanup:
+        for command in case.commands(sides):
+            cleanup(case, command)
+    return series
+
+
+def cleanup(case: PreparedCase, after: Command) -> None:
+    """Run the case's cleanup command (untimed, in the case's directory); a failure names it."""
+    try:
+        run(case.cleanup, cwd=case.cwd, capture=True, quiet=True)
+    except CommandFailed as exc:
+        raise RunFailed(
+            f"The cleanup command of case `{case.name}` ({shlex.join(case.cleanup)}), run after "
+            f"{shlex.join(after.argv)}, exited with status {exc.returncode}."
+            + (f"\nIts output ends with:\n{exc.tail}" if exc.tail.strip() else ""),
+            "fix the case's `cleanup` in `bench.cases`; run it by hand to see why.",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -110,18 +162,41 @@ class _Job:
     progress: Progress | None
 
     def start(self) -> tuple[random.Random, list[Command]]:
-        """A fresh random order for this case (seeded by its name), and each side's command."""
-        return case_rng(self.sampling.seed, self.case.name), [
-            self.case.command(s) for s in self.sides
-        ]
+        """A fresh random order for this case (seeded by its name), and each measured command."""
+        return case_rng(self.sampling.seed, self.case.name), self.case.commands(self.sides)
+
+    def launch(
+        self,
+        commands: Sequence[Command],
+        order: Sequence[tuple[int, RunKind]],
+        jobs: int = 1,
+        label: Callable[[int], str] | None = None,
+    ) -> Batch:
+        """One launcher batch in the case's directory; the case's prepare command (if any) runs
+        before every run of every command."""
+        prepare: dict[int, int] = {}
+        if self.case.prepare:
+            prepare = dict.fromkeys(range(len(commands)), len(commands))
+            commands = [*commands, Command(self.case.prepare)]
+        return launch(
+            self.launcher,
+            commands,
+            order,
+            self.workdir,
+            jobs=jobs,
+            on_record=_ticker(self.progress),
+            label=label or (lambda i: self.case.label(i, self.sides)),
+            timeout=self.sampling.run_timeout,
+            prepare=prepare,
+            cwd=self.case.cwd,
+        )
 
 
 def _latency(job: _Job) -> list[Series]:
     """Per side: wall_ns, user_us, sys_us, maxrss_kib, index-aligned across sides (pairs)."""
-    launcher, case, sides, sampling = job.launcher, job.case, job.sides, job.sampling
-    workdir, progress = job.workdir, job.progress
+    sides, sampling = job.sides, job.sampling
     rng, commands = job.start()
-    series: list[Series] = [{k: [] for k in LATENCY_SERIES} for _ in sides]
+    series: list[Series] = [{k: [] for k in LATENCY_SERIES} for _ in commands]
     started = time.monotonic()
     first = True
     done = 0
@@ -130,27 +205,20 @@ def _latency(job: _Job) -> list[Series]:
         order: list[tuple[int, RunKind]] = []
         if first:
             for _ in range(sampling.warmup):
-                order.extend((i, WARMUP) for i in _shuffled(len(sides), rng))
+                order.extend((i, WARMUP) for i in _shuffled(len(commands), rng))
             for _ in range(MEMORY_RUNS):
-                order.extend((i, MEMORY) for i in _shuffled(len(sides), rng))
+                order.extend((i, MEMORY) for i in _shuffled(len(commands), rng))
         for _ in range(round_size):
-            order.extend((i, TIMED) for i in _shuffled(len(sides), rng))
-        batch = launch(
-            launcher,
-            commands,
-            order,
-            workdir,
-            on_record=_ticker(progress),
-            label=lambda i: f"`{sides[i].label}` in case `{case.name}`",
-            timeout=sampling.run_timeout,
-        )
+            order.extend((i, TIMED) for i in _shuffled(len(commands), rng))
+        batch = job.launch(commands, order)
         _collect(batch, order, series)
         done += round_size
         first = False
         if done >= sampling.max_runs or time.monotonic() - started > sampling.max_seconds:
             break
         if done >= sampling.min_runs:
-            walls = [s["wall_ns"] for s in series]
+            # The stop rule looks at the sides (head, base) only: compared commands are info.
+            walls = [s["wall_ns"] for s in series[: len(sides)]]
             if _precision(walls, rng) <= sampling.target_half_width:
                 break
         round_size = min(sampling.max_runs - done, max(done // 2, 10))
@@ -188,23 +256,18 @@ def _collect(batch: Batch, order: Sequence[tuple[int, RunKind]], series: list[Se
 
 def _throughput(job: _Job) -> list[Series]:
     """Per side: wall ns of each batch of `invocations` back-to-back runs, 1 and N workers."""
-    launcher, case, sides, sampling = job.launcher, job.case, job.sides, job.sampling
-    workdir, progress = job.workdir, job.progress
+    case, sides, sampling = job.case, job.sides, job.sampling
     rng, commands = job.start()
     workers = cpu_count()
     series: list[Series] = [{k: [] for k in THROUGHPUT_SERIES} for _ in sides]
     started = time.monotonic()
 
     def one_batch(i: int, jobs: int, kind: RunKind) -> int:
-        batch = launch(
-            launcher,
+        batch = job.launch(
             [commands[i]],
             [(0, kind)] * case.invocations,
-            workdir,
             jobs=jobs,
-            on_record=_ticker(progress),
-            label=lambda _i: f"`{sides[i].label}` in case `{case.name}`",
-            timeout=sampling.run_timeout,
+            label=lambda _i: case.label(i, sides),
         )
         return batch.total_ns
 
@@ -229,4 +292,4 @@ def expected_runs(case: PreparedCase, sides: int, sampling: Sampling) -> int:
     """Upper bound of runs, for the progress bar's total."""
     if case.mode == "throughput":
         return sides * case.invocations * (1 + 2 * THROUGHPUT_MAX_BATCHES)
-    return sides * (sampling.max_runs + MEMORY_RUNS)
+    return (sides + len(case.compare)) * (sampling.max_runs + MEMORY_RUNS)

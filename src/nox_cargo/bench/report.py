@@ -20,6 +20,7 @@ ICONS = {
     "measured": "measured",
     "not measured": "not measured",
     "info": "",
+    "compared": "",  # a compared command: information, never gated; the note says how it ran
 }
 # Rows without a figure of their own (the note says why).
 NO_FIGURE = ("not measured",)
@@ -67,6 +68,8 @@ def cells(row: Row) -> tuple[str, ...]:
         verdict += f" (detects ≥ {row.detectable * 100:.1f} %)"
     if row.note and (row.case == "sizes" or row.verdict in ("inconclusive", "regression")):
         verdict += f": {row.note}"
+    elif row.verdict == "compared":
+        verdict = row.note
     return (
         row.case,
         row.metric,
@@ -133,10 +136,10 @@ def _delta_footnote(run: BenchRun, rows: Sequence[Row]) -> str:
     if run.comparison == "interleaved":
         text = (
             "¹ Δ is the paired estimate, not the ratio of the two figures beside it: for medians, "
-            "the median of head[i]/base[i] over the pairs run side by side; for the 10th "
-            "percentile, its ratio with pairs resampled together. Load that slows both runs of a "
-            "pair cancels out of it; load that changed during the run moves the two figures "
-            "apart."
+            "the median of the per-block ratios (head[i]/base[i]; a compared command's time over "
+            "the binary's) over the runs made side by side; for the 10th percentile, its ratio "
+            "with blocks resampled together. Load that slows both runs of a block cancels out of "
+            "it; load that changed during the run moves the two figures apart."
         )
     else:
         text = "¹ Δ is the ratio of the two figures beside it (a cross-run comparison)."

@@ -37,6 +37,14 @@ class Subject:
 
 
 @dataclass(frozen=True)
+class ComparedResult:
+    """A command measured beside the binary for information (`compare`, `--compare`)."""
+
+    command: tuple[str, ...]  # as configured, placeholders kept
+    samples: dict[str, tuple[float, ...]]  # block-aligned with the case's head samples
+
+
+@dataclass(frozen=True)
 class CaseResult:
     name: str
     mode: str  # latency | throughput
@@ -46,6 +54,8 @@ class CaseResult:
     workers: int
     head: dict[str, tuple[float, ...]]
     base: dict[str, tuple[float, ...]] | None = None
+    compared: tuple[ComparedResult, ...] = ()
+    parameters: dict[str, str] = field(default_factory=dict)  # a parameter scan's values
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,11 @@ def _parse(d: dict[str, Any]) -> BenchRun:
                 workers=int(c["workers"]),
                 head=_series(c["head"]),
                 base=_series(c["base"]) if c.get("base") is not None else None,
+                compared=tuple(
+                    ComparedResult(tuple(str(a) for a in x["command"]), _series(x["samples"]))
+                    for x in c.get("compared", [])
+                ),
+                parameters=_strs(c.get("parameters", {})),
             )
         )
     if not cases:

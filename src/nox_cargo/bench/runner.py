@@ -30,8 +30,9 @@ from rich.progress import (
 )
 
 from nox_cargo import git
-from nox_cargo.bench import chart, exports, inputs, report, sizes
+from nox_cargo.bench import chart, exports, report, sizes
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
+from nox_cargo.bench.cases import parse_compare, prepare_cases
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
 from nox_cargo.bench.fingerprint import fingerprint
 from nox_cargo.bench.launcher import build_launcher, cpu_count
@@ -42,7 +43,14 @@ from nox_cargo.bench.measure import (
     expected_runs,
     measure,
 )
-from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
+from nox_cargo.bench.results import (
+    BenchRun,
+    CaseResult,
+    ComparedResult,
+    SizeEntry,
+    Subject,
+    load_baseline,
+)
 from nox_cargo.bench.staging import fresh_copies
 from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
 from nox_cargo.build import toolchain as tc
@@ -72,31 +80,6 @@ def default_cases(smoke_args: Sequence[str]) -> tuple[BenchCase, ...]:
         BenchCase(name="startup", args=tuple(smoke_args)),
         BenchCase(name="invocations", args=tuple(smoke_args), mode="throughput", invocations=100),
     )
-
-
-def prepare_cases(cases: Sequence[BenchCase], input_dir: Path, seed: int) -> list[PreparedCase]:
-    prepared = []
-    for case in cases:
-        path: Path | None = None
-        if case.input_kind != "none":
-            get_console().info(
-                f"case {case.name}: input {case.input_kind}, {case.input_size.human()} "
-                f"(generated once, seed {seed})"
-            )
-            path = inputs.input_file(input_dir, case.input_kind, int(case.input_size), seed)
-        args = tuple(a.replace("{input}", str(path)) if path else a for a in case.args)
-        prepared.append(
-            PreparedCase(
-                name=case.name,
-                mode=case.mode,
-                args=args,
-                template_args=case.args,
-                stdin=path if case.stdin else None,
-                input_bytes=path.stat().st_size if path else 0,
-                invocations=case.invocations,
-            )
-        )
-    return prepared
 
 
 def sampling_of(config: BenchConfig) -> Sampling:
@@ -152,12 +135,13 @@ def measure_cases(
             series = measure(launcher, case, sides, sampling, workdir, tick)
             progress.update(task, total=progress.tasks[-1].completed)
             if not live:
-                runs = len(next(iter(series[-1].values())))
+                runs = len(next(iter(series[0].values())))
                 console.info(
                     f"case {case.name}: {runs} sample(s) per side in "
                     f"{time.monotonic() - started:.1f} s"
                 )
             frozen = [{k: tuple(v) for k, v in s.items()} for s in series]
+            measured, compared = frozen[: len(sides)], frozen[len(sides) :]
             results.append(
                 CaseResult(
                     name=case.name,
@@ -166,8 +150,13 @@ def measure_cases(
                     input_bytes=case.input_bytes,
                     invocations=case.invocations,
                     workers=cpu_count(),
-                    head=frozen[-1],
-                    base=frozen[0] if len(frozen) == 2 else None,
+                    head=measured[-1],
+                    base=measured[0] if len(measured) == 2 else None,
+                    compared=tuple(
+                        ComparedResult(c.template, samples)
+                        for c, samples in zip(case.compare, compared, strict=True)
+                    ),
+                    parameters=case.parameters,
                 )
             )
     return results
@@ -243,6 +232,7 @@ def run_bench(
     baseline_path: Path | None = None,
     save_path: Path | None = None,
     builder: BaseBuilder | None = None,
+    compare: Sequence[str] = (),
 ) -> tuple[BenchRun, list[Row]]:
     """The whole stage; raises BenchRegression when a metric regressed."""
     console = get_console()
@@ -253,6 +243,7 @@ def run_bench(
             "use --base REF (measured side by side, reliable) or --baseline FILE.",
         )
     # Inputs first: nothing is measured or written until every one of them is valid.
+    extra = [parse_compare(text) for text in compare]
     baseline = load_baseline(baseline_path) if baseline_path else None
     target_id = bench_target(project.config, None if config.target else runtime_host(project))
     dist = project.dist_dir
@@ -265,6 +256,14 @@ def run_bench(
         "head", head_label(project, manifest), str(head_path), artifact.size, artifact.sha256
     )
     bench_dir = project.report_dir / "bench"
+    cases = prepare_cases(
+        config.cases or default_cases(project.config.build.smoke_args),
+        bench_dir / "inputs",
+        config.seed,
+        project.workspace.root,
+        config.workdir,
+        extra,
+    )
     sides = [Side("head", head_path)]
     base: Subject | None = None
     if base_ref:
@@ -277,11 +276,6 @@ def run_bench(
         console.info(f"base {base_ref} = {commit[:12]}: {base_path}")
     rustc = manifest.toolchain_path or "rustc"
     launcher = build_launcher(rustc, bench_dir / "launcher")
-    cases = prepare_cases(
-        config.cases or default_cases(project.config.build.smoke_args),
-        bench_dir / "inputs",
-        config.seed,
-    )
     sampling = sampling_of(config)
     console.info(
         f"measuring {binary} of {target_id} ({head_path}); {len(cases)} case(s), "

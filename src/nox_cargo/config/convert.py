@@ -185,11 +185,17 @@ def _collection_from_string(text: str, tp: Any) -> Any:
     raise ValueError(f"{text!r}: give {describe(tp)} as JSON")
 
 
+def _plural(tp: Any) -> str:
+    """`a string` -> `strings`, `a list of strings` -> `lists of strings`."""
+    words = describe(tp).removeprefix("a ").removeprefix("an ").split(" ", 1)
+    return " ".join([words[0] + "s", *words[1:]])
+
+
 def _describe_tuple(tp: Any) -> str:
     inner = typing.get_args(tp)[0]
     if is_section(inner):
         return "an array of tables"
-    return "a list of " + describe(inner).removeprefix("a ").removeprefix("an ") + "s"
+    return "a list of " + _plural(inner)
 
 
 def _tuple(value: Any, tp: Any, where: Where) -> tuple[Any, ...]:
@@ -199,12 +205,19 @@ def _tuple(value: Any, tp: Any, where: Where) -> tuple[Any, ...]:
     return tuple(converter(inner).convert(v, inner, where.at(i)) for i, v in enumerate(value))
 
 
-def _string_table(value: Any, tp: Any, where: Where) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+def _describe_table(tp: Any) -> str:
+    return "a table of " + _plural(typing.get_args(tp)[1])
+
+
+def _table(value: Any, tp: Any, where: Where) -> dict[str, Any]:
+    """A table with string keys, each value converted to the value type."""
+    inner = typing.get_args(tp)[1]
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise where.bad(tp, value)
-    return dict(value)
+    return {
+        k: converter(inner).convert(v, inner, Where(f"{where.key}.{k}", where.source))
+        for k, v in value.items()
+    }
 
 
 def _section(value: Any, tp: Any, where: Where) -> Any:
@@ -235,7 +248,7 @@ CONVERTERS: dict[Any, Converter] = {
         lambda tp: " or ".join(describe(a) for a in _options(tp)), _optional_from_string, _optional
     ),
     tuple: Converter(_describe_tuple, _collection_from_string, _tuple),
-    dict: Converter(_words("a table of strings"), _collection_from_string, _string_table),
+    dict: Converter(_describe_table, _collection_from_string, _table),
 }
 _SECTION = Converter(lambda tp: getattr(tp, "__name__", str(tp)), _text, _section)
 

@@ -459,6 +459,17 @@ class WasmConfig:
 
 
 BENCH_CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
+
+
+def placeholders(argv: Sequence[str]) -> list[str]:
+    """The `{name}` placeholders of a command line, in order of appearance."""
+    return [m.group(1) for arg in argv for m in PLACEHOLDER.finditer(arg)]
+
+
+def _plain(argv: Sequence[str]) -> bool:
+    return not any(c in arg for arg in argv for c in "\t\n\r\0")
 
 
 @dataclass(frozen=True)
@@ -466,7 +477,10 @@ class BenchCase:
     name: str = field(metadata=_doc("case name, e.g. `startup`"))
     args: tuple[str, ...] = field(
         default=(),
-        metadata=_doc("arguments of the binary; `{input}` is replaced by the generated input file"),
+        metadata=_doc(
+            "arguments of the binary; `{input}` is replaced by the input's path, `{NAME}` by a "
+            "value of parameter NAME"
+        ),
     )
     input_kind: Literal["none", "text", "bytes"] = field(
         default="none",
@@ -475,8 +489,15 @@ class BenchCase:
     input_size: ByteSize = field(
         default=ByteSize(0), metadata=_doc("size of the generated input, e.g. `20 MB`")
     )
+    input: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "an input corpus from the workspace instead of a generated one: a file or a directory, "
+            "relative to the workspace root (MB/s counts a directory's total size)"
+        ),
+    )
     stdin: bool = field(
-        default=False, metadata=_doc("feed the generated input on stdin (else /dev/null)")
+        default=False, metadata=_doc("feed the input file on stdin (else /dev/null)")
     )
     mode: Literal["latency", "throughput"] = field(
         default="latency",
@@ -486,21 +507,105 @@ class BenchCase:
         ),
     )
     invocations: int = field(default=100, metadata=_doc("runs per throughput batch"))
+    compare: tuple[tuple[str, ...], ...] = field(
+        default=(),
+        metadata=_doc(
+            "other commands measured interleaved with the binary (latency cases), each an argv "
+            'list, e.g. `[["wc", "-w", "{input}"]]`; argv[0] is looked up on PATH, or '
+            "relative to the workspace root when it holds a `/`; reported with their ratio to the "
+            "binary, never gated"
+        ),
+    )
+    parameters: dict[str, tuple[str, ...]] = field(
+        default_factory=dict,
+        metadata=_doc(
+            'parameter scan: `{ threads = ["1", "2"] }` makes one case per value, named '
+            "`NAME[threads=2]`, with `{threads}` replaced in args, compare, prepare and cleanup; "
+            "several parameters give every combination"
+        ),
+    )
+    prepare: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "command (argv list) run before each run of each command, warm-ups included, "
+            "untimed (hyperfine's --prepare; latency cases)"
+        ),
+    )
+    cleanup: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("command (argv list) run once per command after all its runs"),
+    )
+    workdir: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "where this case's runs start, relative to the workspace root; unset = bench.workdir"
+        ),
+    )
+
+    def command_lines(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(key, argv) of every command line of the case: args, prepare, cleanup, compare."""
+        return [
+            ("args", self.args),
+            ("prepare", self.prepare),
+            ("cleanup", self.cleanup),
+            *(("compare", c) for c in self.compare),
+        ]
 
     def __post_init__(self) -> None:
         if not BENCH_CASE_NAME.match(self.name):
             raise Invalid("name", f"{self.name!r} is not a valid case name (lowercase, digits, -)")
-        for arg in self.args:
-            if any(c in arg for c in "\t\n\r\0"):
-                raise Invalid("args", f"{arg!r} contains a tab, newline or NUL")
-        uses_input = any("{input}" in a for a in self.args)
-        if self.input_kind == "none":
-            if uses_input or self.stdin:
-                raise Invalid("input-kind", "`{input}` or `stdin` needs an `input-kind`")
-        elif self.input_size <= 0:
-            raise Invalid("input-size", "a generated input needs a size above 0")
+        case = f"case {self.name!r}"
+        for key, argv in self.command_lines():
+            if not _plain(argv):
+                raise Invalid(key, f"{case}: {list(argv)!r} contains a tab, newline or NUL")
+        for command in self.compare:
+            if not command or not command[0]:
+                raise Invalid("compare", f"{case}: a compared command needs at least a program")
+        self._check_parameters(case)
+        has_input = self.input_kind != "none" or self.input is not None
+        if self.input is not None and self.input_kind != "none":
+            raise Invalid("input", f"{case}: give `input` (a corpus) or `input-kind`, not both")
+        if not has_input and self.stdin:
+            raise Invalid("input-kind", f"{case}: `stdin` needs an `input-kind` or an `input`")
+        if self.input_kind != "none" and self.input_size <= 0:
+            raise Invalid("input-size", f"{case}: a generated input needs a size above 0")
+        self._check_placeholders(case, has_input)
         if self.invocations < 1:
-            raise Invalid("invocations", "must be at least 1")
+            raise Invalid("invocations", f"{case}: must be at least 1")
+        if self.mode == "throughput":
+            for key in ("compare", "prepare"):
+                if getattr(self, key):
+                    raise Invalid(key, f"{case}: `{key}` is for latency cases")
+
+    def _check_placeholders(self, case: str, has_input: bool) -> None:
+        known = {*self.parameters, *(("input",) if has_input else ())}
+        for key, argv in self.command_lines():
+            for name in placeholders(argv):
+                if name == "input" and not has_input:
+                    raise Invalid(
+                        "input-kind", f"{case}: `{{input}}` needs an `input-kind` or an `input`"
+                    )
+                if name not in known:
+                    raise Invalid(
+                        key,
+                        f"{case}: `{{{name}}}` is not a placeholder of this case (known: "
+                        + (", ".join(f"{{{k}}}" for k in sorted(known)) or "none")
+                        + "; a parameter is declared in `parameters`)",
+                    )
+
+    def _check_parameters(self, case: str) -> None:
+        for name, values in self.parameters.items():
+            if not PARAMETER_NAME.match(name) or name == "input":
+                raise Invalid(
+                    "parameters",
+                    f"{case}: {name!r} is not a parameter name (letters, digits, `_`; not `input`)",
+                )
+            if not values:
+                raise Invalid("parameters", f"{case}: parameter {name!r} has no values")
+            if len(set(values)) != len(values):
+                raise Invalid("parameters", f"{case}: parameter {name!r} repeats a value")
+            if not _plain(values):
+                raise Invalid("parameters", f"{case}: a value of {name!r} holds a tab or newline")
 
 
 @dataclass(frozen=True)
@@ -566,6 +671,13 @@ class BenchConfig:
         metadata=_doc(
             "run each measured binary from a fresh copy under the bench dir, so base and head "
             "have the same page-cache history and path length (false: run them where they are)"
+        ),
+    )
+    workdir: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "where runs start (their current directory), relative to the workspace root; unset "
+            "= the workspace root; a case's `workdir` wins"
         ),
     )
     seed: int = field(default=20240601, metadata=_doc("seed of run order and bootstrap"))

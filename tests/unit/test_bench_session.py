@@ -30,7 +30,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def args(**values: Any) -> argparse.Namespace:
-    return argparse.Namespace(**{"base": None, "baseline": None, "save": None, **values})
+    return argparse.Namespace(
+        **{"base": None, "baseline": None, "save": None, "history": None, **values}
+    )
 
 
 def test_config_keys_are_used_when_no_flag_is_given(
@@ -38,7 +40,22 @@ def test_config_keys_are_used_when_no_flag_is_given(
 ) -> None:
     bench.run(project(tmp_path, ["bench.base=main", "bench.save=out/b.json"]), args())
     assert calls == [
-        {"base_ref": "main", "baseline_path": None, "save_path": tmp_path / "out" / "b.json"}
+        {
+            "base_ref": "main",
+            "baseline_path": None,
+            "save_path": tmp_path / "out" / "b.json",
+            "history_path": None,
+        }
+    ]
+
+
+def test_history_key_and_flag(tmp_path: Path, calls: list[dict[str, Any]]) -> None:
+    proj = project(tmp_path, ["bench.history=h/main.jsonl"])
+    bench.run(proj, args())
+    bench.run(proj, args(history=Path("other.jsonl")))
+    assert [c["history_path"] for c in calls] == [
+        tmp_path / "h" / "main.jsonl",
+        tmp_path / "other.jsonl",
     ]
 
 

@@ -8,8 +8,10 @@
 3. Every input is validated before anything is measured or written: a bad baseline, an unknown
    ref or a failing case leaves every existing file as it was.
 4. Outputs under `<report_dir>/bench/`: results.json (every sample), bench.md, bench.svg,
-   hyperfine.json, github-action-benchmark-{smaller,bigger}.json; `--save FILE` writes the result
-   as a baseline. Any regression raises BenchRegression (non-zero exit) with the failing rows.
+   hyperfine.json, github-action-benchmark-{smaller,bigger}.json; `--save FILE` appends the result
+   to a series (bench/series.py), and with a series (`--history`, or `--save`'s) the report shows
+   each case's trend and bench-trend.svg, and applies the alert rule (bench/history.py).
+   Any regression (or alert, with `bench.fail-on-alert`) raises BenchRegression (non-zero exit).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nox_cargo.bench import chart, exports, inputs, report, sizes
+from nox_cargo.bench import chart, exports, history, inputs, report, series, sizes, trend_chart
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
 from nox_cargo.bench.fingerprint import fingerprint
@@ -41,7 +43,7 @@ from nox_cargo.bench.measure import (
     expected_runs,
     measure,
 )
-from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject, load_baseline
+from nox_cargo.bench.results import BenchRun, CaseResult, SizeEntry, Subject
 from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
 from nox_cargo.build import toolchain as tc
 from nox_cargo.build.targets import host_triple_guess
@@ -170,8 +172,7 @@ def with_baseline(run: BenchRun, baseline: BenchRun, path: Path) -> BenchRun:
     cases = []
     for case in run.cases:
         old = by_name.get(case.name)
-        shape = (case.mode, case.args, case.input_bytes, case.invocations)
-        if old is None or (old.mode, old.args, old.input_bytes, old.invocations) != shape:
+        if old is None or old.shape != case.shape:
             get_console().warn(
                 f"case {case.name}: not in the baseline {path} with the same arguments, input "
                 "and mode; not compared"
@@ -203,6 +204,7 @@ class Outputs:
     hyperfine: Path
     smaller: Path
     bigger: Path
+    trend: Path
 
     @classmethod
     def under(cls, bench_dir: Path) -> Outputs:
@@ -213,13 +215,20 @@ class Outputs:
             hyperfine=bench_dir / "hyperfine.json",
             smaller=bench_dir / "github-action-benchmark-smaller.json",
             bigger=bench_dir / "github-action-benchmark-bigger.json",
+            trend=bench_dir / "bench-trend.svg",
         )
 
 
-def write_outputs(bench_dir: Path, run: BenchRun, rows: Sequence[Row]) -> Outputs:
+def write_outputs(
+    bench_dir: Path, run: BenchRun, rows: Sequence[Row], trends: Sequence[history.Trend] = ()
+) -> Outputs:
     out = Outputs.under(bench_dir)
     run.save(out.results)
-    atomic_write_text(out.markdown, report.markdown(run, rows))
+    atomic_write_text(out.markdown, report.markdown(run, rows, trends))
+    if trends:
+        atomic_write_text(out.trend, trend_chart.svg(trends))
+    else:
+        out.trend.unlink(missing_ok=True)  # a chart of an earlier run's series would mislead
     atomic_write_text(out.chart, chart.svg(run))
     atomic_write_text(out.hyperfine, exports.dumps(exports.hyperfine(run)))
     smaller, bigger = exports.github_action_benchmark(rows)
@@ -234,8 +243,10 @@ def run_bench(
     baseline_path: Path | None = None,
     save_path: Path | None = None,
     builder: BaseBuilder | None = None,
+    history_path: Path | None = None,
 ) -> tuple[BenchRun, list[Row]]:
-    """The whole stage; raises BenchRegression when a metric regressed."""
+    """The whole stage; raises BenchRegression when a metric regressed (or, with
+    `bench.fail-on-alert`, when the history's alert rule fires)."""
     console = get_console()
     config = project.config.bench
     if base_ref and baseline_path:
@@ -244,7 +255,13 @@ def run_bench(
             "use --base REF (measured side by side, reliable) or --baseline FILE.",
         )
     # Inputs first: nothing is measured or written until every one of them is valid.
-    baseline = load_baseline(baseline_path) if baseline_path else None
+    baseline = series.last(baseline_path) if baseline_path else None
+    history_path = history_path or save_path  # saving into a series shows its trend
+    prior = series.read(history_path, missing_ok=True) if history_path else None
+    if save_path is not None and save_path != history_path:
+        series.read(save_path, missing_ok=True)  # a corrupt series fails now, not after measuring
+    for note in prior.notes if prior else ():
+        (console.warn if "torn" in note else console.info)(note)
     target_id = bench_target(project.config, None if config.target else runtime_host(project))
     dist = project.dist_dir
     manifest = BuildManifest.load(dist, target_id)
@@ -311,11 +328,19 @@ def run_bench(
     if baseline is not None and baseline_path is not None:
         run = with_baseline(run, baseline, baseline_path)
     rows = evaluate(run, Gate.from_config(config), seed=config.seed)
-    out = write_outputs(bench_dir, run, rows)
+    rule = history.AlertRule(percent=config.alert_percent, window=config.alert_window)
+    trends = history.trends(prior.runs, run, rule, config.history_length) if prior else []
+    out = write_outputs(bench_dir, run, rows, trends)
     if save_path is not None:
-        run.save(save_path)
-        console.info(f"saved this result as a baseline: {save_path}")
+        saved = series.save(save_path, run)
+        console.info(f"saved this result: {save_path} ({len(saved.runs)} result(s) in it)")
     console.table(f"bench: {report.heading(run)}", report.COLUMNS, [report.cells(r) for r in rows])
+    if trends:
+        console.table(
+            f"bench history: {history_path} (chart: {out.trend})",
+            report.HISTORY_COLUMNS,
+            [report.history_cells(t) for t in trends],
+        )
     markdown = out.markdown.read_text(encoding="utf-8")
     console.summary(markdown)
     console.info(
@@ -323,10 +348,20 @@ def run_bench(
         f"{out.hyperfine.name}, {out.smaller.name}, {out.bigger.name}"
     )
     failed = regressions(rows)
+    alerting = history.alerts(trends)
+    for trend in alerting:
+        console.warn(f"history alert: {trend.case} ({trend.metric}): {trend.alert.message}")
     if failed:
         raise BenchRegression(
             f"{len(failed)} benchmark metric(s) regressed:\n" + report.regression_markdown(rows),
             f"see {out.markdown} and {out.chart}; if the change is intended, say so in the PR.",
         )
-    console.success("no regression")
+    if alerting and config.fail_on_alert:
+        raise BenchRegression(
+            f"{len(alerting)} case(s) alert on the history {history_path}:\n"
+            + "\n".join(f"- {t.case} ({t.metric}): {t.alert.message}" for t in alerting),
+            f"see {out.markdown} and {out.trend}; `bench.fail-on-alert = false` makes an alert "
+            "a warning.",
+        )
+    console.success("no regression" + (f", {len(alerting)} history alert(s)" if alerting else ""))
     return run, rows

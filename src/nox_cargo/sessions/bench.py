@@ -31,6 +31,7 @@ def run(project: Project, args: argparse.Namespace, value: str = "") -> object:
         base_ref=args.base or config.base or None,
         baseline_path=_path(project, args.baseline or config.baseline),
         save_path=_path(project, args.save or config.save),
+        history_path=_path(project, args.history or config.history),
     )
 
 

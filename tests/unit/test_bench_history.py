@@ -167,7 +167,10 @@ def test_a_corrupt_series_is_refused_before_anything_is_written(tmp_path: Path) 
 
 
 def points(values: list[float]) -> list[Point]:
-    return [Point(f"{i:07x}", "2026-01-01T00:00:00", v, v * 0.99, v * 1.01) for i, v in enumerate(values)]
+    return [
+        Point(f"{i:07x}", "2026-01-01T00:00:00", v, v * 0.99, v * 1.01)
+        for i, v in enumerate(values)
+    ]
 
 
 RULE = AlertRule(percent=10.0, window=10)
@@ -187,7 +190,7 @@ def test_a_change_under_the_percent_does_not_alert() -> None:
 
 
 def test_a_noisy_flat_series_does_not_alert_on_its_noise() -> None:
-    """±15 % wander: a +25 % point is within 3 × MAD of the window, so no alert — the same
+    """±15 % wander: a +25 % point is within 3 x MAD of the window, so no alert — the same
     point on a quiet series would."""
     noisy = [1.00, 1.18, 0.85, 1.15, 0.88, 1.00, 1.20, 0.84, 1.12, 0.90]
     alert = judge(points([*noisy, 1.25]), "smaller", RULE)
@@ -287,7 +290,7 @@ def test_the_alert_appears_in_bench_md(tmp_path: Path) -> None:
     assert "### History" in text
     warning = "> 🔔 **startup** (wall time (median)): the last result alerts: +29.8 % worse than"
     assert warning in text
-    assert "alerts beyond 1.1 ms (the larger of 10 % and 3 × MAD" in text
+    assert "alerts beyond 1.1 ms (the larger of 10 % and 3 x MAD" in text
     section = text.split("### History")[1]
     row = next(line for line in section.splitlines() if line.startswith("| startup | wall time"))
     assert "🔔 **alert**" in row and "7 of 7" in row

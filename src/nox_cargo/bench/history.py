@@ -9,9 +9,9 @@ The alert rule, after benchmark-action/github-action-benchmark's `alert-threshol
 compares with the single previous result, 200 % by default), made robust: the last result
 alerts when it is worse than the median of the previous window (`bench.alert-window` comparable
 results) by more than `bench.alert-percent` of it AND by more than the window's own noise,
-NOISE_K × the scaled MAD of the window's medians (≈ 3 σ), so a series that wanders by itself
-does not alert on a wander. It needs MIN_PRIOR earlier comparable results; with fewer the trend
-says so instead of judging.
+NOISE_K x the scaled MAD of the window's medians (about 3 standard deviations), so a series
+that wanders by itself does not alert on a wander. It needs MIN_PRIOR earlier comparable
+results; with fewer the trend says so instead of judging.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Alert:
     limit: float | None = None  # the last result alerts beyond this value
     change: float | None = None  # relative worsening of the last vs the reference (+ = worse)
     window: int = 0
+    noisy: bool = False  # the window's own noise, not alert-percent, set the limit
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,7 @@ def point(run: BenchRun, case: CaseResult) -> Point:
         batch = case.head["batch_ns_seq"]
         low, high = stats.median_ci_order_statistics(batch)
         rate = case.invocations * 1e9
-        return Point(
-            run.head.ref, run.created, rate / stats.median(batch), rate / high, rate / low
-        )
+        return Point(run.head.ref, run.created, rate / stats.median(batch), rate / high, rate / low)
     wall = case.head["wall_ns"]
     low, high = stats.median_ci_order_statistics(wall)
     return Point(run.head.ref, run.created, stats.median(wall) * 1e-6, low * 1e-6, high * 1e-6)
@@ -166,11 +165,17 @@ def judge(points: Sequence[Point], better: str, rule: AlertRule, unit: str = "")
     how = f"{change * 100:+.1f} % worse than" if worse > 0 else f"{-change * 100:.1f} % better than"
     why = (
         f"{how} the median of the previous {len(window)} ({reference:.4g}{u}); alerts beyond "
-        f"{limit:.4g}{u} (the larger of {rule.percent:g} % and {rule.noise_k:g} × MAD = "
+        f"{limit:.4g}{u} (the larger of {rule.percent:g} % and {rule.noise_k:g} x MAD = "
         f"{noise:.3g}{u})"
     )
+    noisy = noise > reference * rule.percent / 100
+    if noisy:
+        why += (
+            f"; a noisy series: its {rule.noise_k:g} x MAD is "
+            f"{noise / reference * 100:.0f} % of the median, so only a change beyond it alerts"
+        )
     status: Status = "alert" if worse > margin else "ok"
-    return Alert(status, why, reference, limit, change, len(window))
+    return Alert(status, why, reference, limit, change, len(window), noisy)
 
 
 def alerts(all_trends: Sequence[Trend]) -> list[Trend]:

@@ -145,7 +145,7 @@ def history_markdown(history: Sequence[Trend], chart: str = "bench-trend.svg") -
     lines.append(
         f"Trend chart: `{chart}`. Only results of the same machine and case shape join a line; "
         "the alert rule compares the last result with the median of the window before it "
-        "(worse by more than `bench.alert-percent` and by more than 3 × the window's MAD)."
+        "(worse by more than `bench.alert-percent` and by more than 3 x the window's MAD)."
     )
     return "\n".join(lines)
 

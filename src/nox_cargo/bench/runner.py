@@ -257,11 +257,7 @@ def run_bench(
     # Inputs first: nothing is measured or written until every one of them is valid.
     baseline = series.last(baseline_path) if baseline_path else None
     history_path = history_path or save_path  # saving into a series shows its trend
-    prior = series.read(history_path, missing_ok=True) if history_path else None
-    if save_path is not None and save_path != history_path:
-        series.read(save_path, missing_ok=True)  # a corrupt series fails now, not after measuring
-    for note in prior.notes if prior else ():
-        (console.warn if "torn" in note else console.info)(note)
+    prior = read_series(history_path, save_path)
     target_id = bench_target(project.config, None if config.target else runtime_host(project))
     dist = project.dist_dir
     manifest = BuildManifest.load(dist, target_id)
@@ -347,6 +343,30 @@ def run_bench(
         f"raw samples: {out.results}; report: {out.markdown}; chart: {out.chart}; exports: "
         f"{out.hyperfine.name}, {out.smaller.name}, {out.bigger.name}"
     )
+    gate(rows, trends, out, config.fail_on_alert, history_path)
+    return run, rows
+
+
+def read_series(history_path: Path | None, save_path: Path | None) -> series.Series | None:
+    """The series whose trend the report shows; a corrupt one (or a corrupt series to save
+    into) fails here, before anything is measured or written."""
+    prior = series.read(history_path, missing_ok=True) if history_path else None
+    if save_path is not None and save_path != history_path:
+        series.read(save_path, missing_ok=True)
+    for note in prior.notes if prior else ():
+        (get_console().warn if "torn" in note else get_console().info)(note)
+    return prior
+
+
+def gate(
+    rows: Sequence[Row],
+    trends: Sequence[history.Trend],
+    out: Outputs,
+    fail_on_alert: bool,
+    history_path: Path | None,
+) -> None:
+    """Raise BenchRegression on a regression, or on a history alert with fail-on-alert."""
+    console = get_console()
     failed = regressions(rows)
     alerting = history.alerts(trends)
     for trend in alerting:
@@ -356,7 +376,7 @@ def run_bench(
             f"{len(failed)} benchmark metric(s) regressed:\n" + report.regression_markdown(rows),
             f"see {out.markdown} and {out.chart}; if the change is intended, say so in the PR.",
         )
-    if alerting and config.fail_on_alert:
+    if alerting and fail_on_alert:
         raise BenchRegression(
             f"{len(alerting)} case(s) alert on the history {history_path}:\n"
             + "\n".join(f"- {t.case} ({t.metric}): {t.alert.message}" for t in alerting),
@@ -364,4 +384,3 @@ def run_bench(
             "a warning.",
         )
     console.success("no regression" + (f", {len(alerting)} history alert(s)" if alerting else ""))
-    return run, rows

@@ -40,7 +40,7 @@ def read(path: Path, role: str = "series", missing_ok: bool = False) -> Series:
     fix = (
         f"re-create it with `nox -s bench -- --save {path}`"
         if role == "baseline"
-        else f"point `--history`/`--save` at a JSON Lines file that `nox -s bench -- --save` wrote"
+        else "point `--history`/`--save` at a JSON Lines file that `nox -s bench -- --save` wrote"
     )
     try:
         text = path.read_text(encoding="utf-8")

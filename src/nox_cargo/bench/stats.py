@@ -188,5 +188,5 @@ def median_ci_order_statistics(values: Sequence[float], z: float = 2.576) -> tup
 
 
 def scaled_mad(values: Sequence[float]) -> float:
-    """MAD × 1.4826: a robust standard deviation (equal to σ for normal data)."""
+    """MAD x 1.4826: a robust standard deviation (the standard deviation, for normal data)."""
     return 1.4826 * mad(values)

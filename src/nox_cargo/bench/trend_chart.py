@@ -13,7 +13,7 @@ from html import escape
 from nox_cargo.bench.history import Trend
 
 WIDTH = 760
-LEFT = 70
+LEFT = 105  # room for the y ticks and for the first rotated x label
 RIGHT = 20
 PLOT_H = 120
 TITLE_H = 40
@@ -62,15 +62,15 @@ def _panel(trend: Trend, top: int) -> list[str]:
         return y0 + PLOT_H - (v - low) / (high - low) * PLOT_H
 
     verdict = {"alert": "ALERT", "ok": "no alert", "no rule": alert.message}[alert.status]
+    if alert.noisy and alert.status == "ok":
+        verdict += " (a noisy series: its own noise sets the limit)"
     title = f"{trend.case}: {trend.metric} — {verdict}"
     out = [
         f'<text x="10" y="{top + 16}" font-weight="bold"'
-        f'{f" fill={chr(34)}{ALERT}{chr(34)}" if alert.status == "alert" else ""}>'
+        f"{f' fill={chr(34)}{ALERT}{chr(34)}' if alert.status == 'alert' else ''}>"
         f"{escape(title)}</text>",
-        f'<text x="10" y="{top + 31}" font-size="10" fill="#555">'
-        f"{escape(_subtitle(trend))}</text>",
-        f'<rect x="{LEFT}" y="{y0}" width="{plot_w}" height="{PLOT_H}" fill="none" '
-        'stroke="#ccc"/>',
+        f'<text x="10" y="{top + 31}" font-size="10" fill="#555">{escape(_subtitle(trend))}</text>',
+        f'<rect x="{LEFT}" y="{y0}" width="{plot_w}" height="{PLOT_H}" fill="none" stroke="#ccc"/>',
     ]
     for tick in (low + pad, (low + high) / 2, high - pad):
         out.append(
@@ -82,8 +82,8 @@ def _panel(trend: Trend, top: int) -> list[str]:
             'stroke="#eee"/>'
         )
     out.append(
-        f'<text x="12" y="{y0 + PLOT_H / 2:.1f}" font-size="10" '
-        f'transform="rotate(-90 12 {y0 + PLOT_H / 2:.1f})" text-anchor="middle">'
+        f'<text x="{LEFT - 50}" y="{y0 + PLOT_H / 2:.1f}" font-size="10" '
+        f'transform="rotate(-90 {LEFT - 50} {y0 + PLOT_H / 2:.1f})" text-anchor="middle">'
         f"{escape(trend.unit)}</text>"
     )
     band = [f"{x(i):.1f},{y(p.high):.1f}" for i, p in enumerate(points)]
@@ -100,10 +100,10 @@ def _panel(trend: Trend, top: int) -> list[str]:
             f'stroke="{LINE}" stroke-opacity="0.5"/>'
         )
         out.append(f'<circle cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="2.5" fill="{LINE}"/>')
-        lx, ly = x(i), y0 + PLOT_H + 10
+        label_x, label_y = x(i), y0 + PLOT_H + 10
         out.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" text-anchor="end" '
-            f'transform="rotate(-40 {lx:.1f} {ly:.1f})">{escape(p.label)}</text>'
+            f'<text x="{label_x:.1f}" y="{label_y:.1f}" font-size="9" text-anchor="end" '
+            f'transform="rotate(-40 {label_x:.1f} {label_y:.1f})">{escape(p.label)}</text>'
         )
     if alert.reference is not None and alert.limit is not None:
         first = max(0, len(points) - 1 - alert.window)

@@ -569,7 +569,10 @@ class BenchConfig:
         ),
     )
     baseline: Path | None = field(
-        default=None, metadata=_doc("saved result to compare with (`--baseline`, cross-run)")
+        default=None,
+        metadata=_doc(
+            "saved result (a series: its last result) to compare with (`--baseline`, cross-run)"
+        ),
     )
     save: Path | None = field(
         default=None,

@@ -16,7 +16,8 @@ from nox_cargo.bench import history, report, series, trend_chart
 from nox_cargo.bench.compare import Gate, evaluate
 from nox_cargo.bench.history import AlertRule, Point, judge
 from nox_cargo.bench.results import BaselineError, BenchRun, CaseResult, Subject
-from nox_cargo.bench.runner import write_outputs
+from nox_cargo.bench.runner import BenchRegression, gate, write_outputs
+from nox_cargo.errors import ConfigError
 
 FP = {"cpu": "Test CPU", "cores": "2", "kernel": "6.1", "arch": "x86_64", "rustc": "rustc 1.63"}
 SVG = "{http://www.w3.org/2000/svg}"
@@ -307,3 +308,28 @@ def test_too_few_results_say_so_in_the_report() -> None:
     text = report.history_markdown(trends)
     assert "no alert rule: 2 earlier result(s), 5 needed" in text
     assert "[!WARNING]" not in text
+
+
+def test_an_alert_warns_by_default_and_fails_with_fail_on_alert(tmp_path: Path) -> None:
+    prior, current = alerting_series(tmp_path)
+    trends = history.trends(prior, current, RULE)
+    rows = evaluate(current, Gate.from_config(cfg.BenchConfig()))
+    out = write_outputs(tmp_path / "bench", current, rows, trends)
+    gate(rows, trends, out, fail_on_alert=False, history_path=tmp_path / "s.jsonl")
+    with pytest.raises(BenchRegression) as info:
+        gate(rows, trends, out, fail_on_alert=True, history_path=tmp_path / "s.jsonl")
+    assert "1 case(s) alert on the history" in info.value.message
+    assert "- startup (wall time (median)): +29.8 % worse" in info.value.message
+    assert "bench.fail-on-alert = false" in (info.value.hint or "")
+    quiet = history.trends(prior, result(6, seed=1), RULE)
+    gate(rows, quiet, out, fail_on_alert=True, history_path=tmp_path / "s.jsonl")
+
+
+def test_the_alert_keys_are_validated() -> None:
+    assert cfg.BenchConfig().alert_percent == 10.0
+    with pytest.raises(ConfigError, match="alert-window"):
+        cfg.load(None, {}, ["bench.alert-window=3"])
+    with pytest.raises(ConfigError, match="history-length"):
+        cfg.load(None, {}, ["bench.history-length=1"])
+    loaded = cfg.load(None, {}, ["bench.fail-on-alert=true", "bench.alert-percent=7.5"])
+    assert loaded.bench.fail_on_alert and loaded.bench.alert_percent == 7.5

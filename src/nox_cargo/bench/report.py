@@ -108,18 +108,22 @@ HISTORY_COLUMNS = ("case", "metric", "results", "first → last", "min … max",
 ALERT_ICONS = {"alert": "🔔 **alert**", "ok": "ok", "no rule": ""}
 
 
-def history_cells(trend: Trend) -> tuple[str, ...]:
+def history_cells(trend: Trend, labels: bool = True) -> tuple[str, ...]:
+    """A row of the history table; `labels=False` leaves out the commits (a narrow console)."""
     drawn = trend.drawn
     first, last = drawn[0], drawn[-1]
     values = [p.value for p in drawn]
     unit = trend.unit
     alert = trend.alert
     rule = f"{ALERT_ICONS[alert.status]}: {alert.message}" if ALERT_ICONS[alert.status] else ""
+    span = f"{fmt(first.value, unit)} → {fmt(last.value, unit)}"
+    if labels:
+        span = f"{fmt(first.value, unit)} ({first.label}) → {fmt(last.value, unit)} ({last.label})"
     return (
         trend.case,
         trend.metric,
         f"{len(drawn)} of {len(trend.points)}",
-        f"{fmt(first.value, unit)} ({first.label}) → {fmt(last.value, unit)} ({last.label})",
+        span,
         f"{fmt(min(values), unit)} … {fmt(max(values), unit)}",
         rule or alert.message,
     )

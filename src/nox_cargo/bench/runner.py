@@ -335,7 +335,7 @@ def run_bench(
         console.table(
             f"bench history: {history_path} (chart: {out.trend})",
             report.HISTORY_COLUMNS,
-            [report.history_cells(t) for t in trends],
+            [report.history_cells(t, labels=False) for t in trends],
         )
     markdown = out.markdown.read_text(encoding="utf-8")
     console.summary(markdown)

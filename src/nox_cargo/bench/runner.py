@@ -256,7 +256,8 @@ def run_bench(
         )
     # Inputs first: nothing is measured or written until every one of them is valid.
     baseline = series.last(baseline_path) if baseline_path else None
-    history_path = history_path or save_path  # saving into a series shows its trend
+    if history_path is None and save_path is not None and not series.single_document(save_path):
+        history_path = save_path  # saving into a series shows its trend
     prior = read_series(history_path, save_path)
     target_id = bench_target(project.config, None if config.target else runtime_host(project))
     dist = project.dist_dir
@@ -349,9 +350,10 @@ def run_bench(
 
 def read_series(history_path: Path | None, save_path: Path | None) -> series.Series | None:
     """The series whose trend the report shows; a corrupt one (or a corrupt series to save
-    into) fails here, before anything is measured or written."""
+    into) fails here, before anything is measured or written. A `.json` save path is a single
+    result that --save rewrites whole, as it always did: it is not read."""
     prior = series.read(history_path, missing_ok=True) if history_path else None
-    if save_path is not None and save_path != history_path:
+    if save_path not in (None, history_path) and not series.single_document(save_path):
         series.read(save_path, missing_ok=True)
     for note in prior.notes if prior else ():
         (get_console().warn if "torn" in note else get_console().info)(note)

@@ -8,10 +8,11 @@ others are counted and named as left out. The current run is the last point.
 The alert rule, after benchmark-action/github-action-benchmark's `alert-threshold` (which
 compares with the single previous result, 200 % by default), made robust: the last result
 alerts when it is worse than the median of the previous window (`bench.alert-window` comparable
-results) by more than `bench.alert-percent` of it AND by more than the window's own noise,
-NOISE_K x the scaled MAD of the window's medians (about 3 standard deviations), so a series
-that wanders by itself does not alert on a wander. It needs MIN_PRIOR earlier comparable
-results; with fewer the trend says so instead of judging.
+results) by more than `bench.alert-percent` of it, AND by more than the window's own noise,
+NOISE_K x the scaled MAD of the window's medians (about 3 standard deviations), AND is worse
+than every result of the window: a series that wanders by itself does not alert on a wander,
+and a step alerts once. It needs MIN_PRIOR earlier comparable results; with fewer the trend
+says so instead of judging.
 """
 
 from __future__ import annotations
@@ -146,7 +147,13 @@ def trends(
 
 
 def judge(points: Sequence[Point], better: str, rule: AlertRule, unit: str = "") -> Alert:
-    """The alert rule on the last point against the window of points before it."""
+    """The alert rule on the last point against the window of points before it.
+
+    The limit is the worst of: `percent` beyond the window's median, NOISE_K x MAD beyond it,
+    and the window's own worst result. The last term keeps a series whose median jumps now and
+    then (a busy machine) from alerting on a jump it has shown before, and makes a real step
+    alert once, not again on every result until the window has moved past it.
+    """
     earlier = len(points) - 1
     if earlier < rule.min_prior:
         return Alert(
@@ -155,9 +162,11 @@ def judge(points: Sequence[Point], better: str, rule: AlertRule, unit: str = "")
     window = [p.value for p in points[-1 - rule.window : -1]]
     reference = stats.median(window)
     noise = rule.noise_k * stats.scaled_mad(window)
-    margin = max(reference * rule.percent / 100, noise)
-    last = points[-1].value
     sign = 1.0 if better == "smaller" else -1.0
+    by_percent = reference * rule.percent / 100
+    worst = max(sign * (v - reference) for v in window)  # the window's worst excursion
+    margin = max(by_percent, noise, worst)
+    last = points[-1].value
     worse = sign * (last - reference)
     change = worse / reference if reference else 0.0
     limit = reference + sign * margin
@@ -165,14 +174,14 @@ def judge(points: Sequence[Point], better: str, rule: AlertRule, unit: str = "")
     how = f"{change * 100:+.1f} % worse than" if worse > 0 else f"{-change * 100:.1f} % better than"
     why = (
         f"{how} the median of the previous {len(window)} ({reference:.4g}{u}); alerts beyond "
-        f"{limit:.4g}{u} (the larger of {rule.percent:g} % and {rule.noise_k:g} x MAD = "
-        f"{noise:.3g}{u})"
+        f"{limit:.4g}{u}, the largest of {rule.percent:g} %, {rule.noise_k:g} x MAD "
+        f"({noise:.3g}{u}) and the window's worst ({reference + sign * worst:.4g}{u})"
     )
-    noisy = noise > reference * rule.percent / 100
+    noisy = max(noise, worst) > by_percent
     if noisy:
         why += (
-            f"; a noisy series: its {rule.noise_k:g} x MAD is "
-            f"{noise / reference * 100:.0f} % of the median, so only a change beyond it alerts"
+            f"; a noisy series: its own spread (±{max(noise, worst) / reference * 100:.0f} %) "
+            "sets the limit"
         )
     status: Status = "alert" if worse > margin else "ok"
     return Alert(status, why, reference, limit, change, len(window), noisy)

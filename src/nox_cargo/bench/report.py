@@ -148,8 +148,9 @@ def history_markdown(history: Sequence[Trend], chart: str = "bench-trend.svg") -
             lines.append(f"- {trend.case}: left out {'; '.join(trend.left_out)}.")
     lines.append(
         f"Trend chart: `{chart}`. Only results of the same machine and case shape join a line; "
-        "the alert rule compares the last result with the median of the window before it "
-        "(worse by more than `bench.alert-percent` and by more than 3 x the window's MAD)."
+        "the alert rule compares the last result with the median of the window before it: it "
+        "alerts when worse by more than `bench.alert-percent`, by more than 3 x the window's "
+        "MAD, and than every result of the window."
     )
     return "\n".join(lines)
 

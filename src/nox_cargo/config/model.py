@@ -595,7 +595,7 @@ class BenchConfig:
         default=10.0,
         metadata=_doc(
             "history alert: the last result is this much worse (percent) than the median of "
-            "the alert window, and beyond 3 x the window's MAD"
+            "the alert window, beyond 3 x the window's MAD and beyond its worst result"
         ),
     )
     alert_window: int = field(

@@ -116,11 +116,11 @@ def _panel(trend: Trend, top: int) -> list[str]:
             f'<line class="alert-limit" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y(alert.limit):.1f}" '
             f'y2="{y(alert.limit):.1f}" stroke="{ALERT}" stroke-dasharray="6 4"/>'
         )
-        label_y = y(alert.limit) - 3
-        if label_y < y0 + 10:  # no room above the line: write under it
-            label_y = y(alert.limit) + 11
+        limit_y = y(alert.limit) - 3
+        if limit_y < y0 + 10:  # no room above the line: write under it
+            limit_y = y(alert.limit) + 11
         out.append(
-            f'<text x="{x1 + 3:.1f}" y="{label_y:.1f}" font-size="9" '
+            f'<text x="{x1 + 3:.1f}" y="{limit_y:.1f}" font-size="9" '
             f'fill="{ALERT}">alert limit {_fmt(alert.limit)}</text>'
         )
     if alert.status == "alert":

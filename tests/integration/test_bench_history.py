@@ -29,7 +29,7 @@ def test_save_grows_the_series_and_draws_the_trend(weft: Path) -> None:  # noqa:
     assert "saved this result: " in done.stdout and "(2 result(s) in it)" in done.stdout
     assert "bench history:" in done.stdout  # the console table
     saved = series.read(path)
-    assert len(saved.runs) == 2 and saved.notes == ()
+    assert len(saved.runs) == 2 and saved.dropped == ()
     report = load(weft).report_dir / "bench"
     # The last line of the series is this run's results.json.
     assert json.loads(path.read_text().splitlines()[-1]) == json.loads(

@@ -81,7 +81,7 @@ def test_save_appends_one_line_per_result_and_reads_back(tmp_path: Path) -> None
     assert len(lines) == 3 and all(json.loads(line)["kind"] == "nox-cargo-bench" for line in lines)
     read = series.read(path)
     assert read.runs == (result(0), result(1), result(2))
-    assert read.notes == ()
+    assert read.notes == () and read.dropped == ()
     assert series.last(path) == result(2)
 
 
@@ -113,7 +113,7 @@ def test_a_torn_last_line_is_dropped_with_a_note_and_the_next_save_heals(tmp_pat
     path.write_text(path.read_text() + torn[: len(torn) // 2])  # a copy cut short
     read = series.read(path)
     assert read.runs == (result(0), result(1))
-    assert len(read.notes) == 1 and "torn last line 3" in read.notes[0]
+    assert len(read.dropped) == 1 and "torn last line 3" in read.dropped[0]
     series.save(path, result(3))
     assert [json.loads(line)["head"]["ref"][:7] for line in path.read_text().splitlines()] == [
         "0000000",

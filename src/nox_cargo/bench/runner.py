@@ -356,7 +356,9 @@ def read_series(history_path: Path | None, save_path: Path | None) -> series.Ser
     if save_path not in (None, history_path) and not series.single_document(save_path):
         series.read(save_path, missing_ok=True)
     for note in prior.notes if prior else ():
-        (get_console().warn if "torn" in note else get_console().info)(note)
+        get_console().info(note)
+    for warning in prior.dropped if prior else ():
+        get_console().warn(warning)
     return prior
 
 

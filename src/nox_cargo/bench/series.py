@@ -27,7 +27,8 @@ class Series:
     path: Path
     runs: tuple[BenchRun, ...]
     lines: tuple[str, ...]  # each result's document on one line, as read (kept verbatim)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # for information: no file yet, an empty file
+    dropped: tuple[str, ...] = ()  # warnings: a torn last line left out
 
 
 def single_document(path: Path) -> bool:
@@ -88,7 +89,7 @@ def _whole(path: Path, text: str, role: str, fix: str) -> NoReturn:
 def _lines(path: Path, text: str, role: str) -> Series:
     runs: list[BenchRun] = []
     kept: list[str] = []
-    notes: list[str] = []
+    dropped: list[str] = []
     numbered = list(enumerate(text.split("\n"), 1))
     last = max(n for n, line in numbered if line.strip())
     for number, line in numbered:
@@ -102,7 +103,7 @@ def _lines(path: Path, text: str, role: str) -> Series:
             document = json.loads(line)
         except json.JSONDecodeError as exc:
             if number == last and not text.endswith("\n"):
-                notes.append(
+                dropped.append(
                     f"{path}: dropped the torn last line {number} (cut short: {exc.msg}); the "
                     "next --save rewrites the series without it"
                 )
@@ -114,7 +115,7 @@ def _lines(path: Path, text: str, role: str) -> Series:
             ) from None
         runs.append(from_document(document, f"Line {number} of the {role} {path}", fix))
         kept.append(line.strip())
-    return Series(path, tuple(runs), tuple(kept), tuple(notes))
+    return Series(path, tuple(runs), tuple(kept), dropped=tuple(dropped))
 
 
 def last(path: Path) -> BenchRun:
@@ -141,4 +142,4 @@ def save(path: Path, run: BenchRun) -> Series:
         current = read(path, missing_ok=True)
         lines = (*current.lines, run.to_json_line().strip())
         atomic_write_text(path, "".join(line + "\n" for line in lines))
-    return Series(path, (*current.runs, run), lines, current.notes)
+    return Series(path, (*current.runs, run), lines, current.notes, current.dropped)

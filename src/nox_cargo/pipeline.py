@@ -102,7 +102,16 @@ STAGES: tuple[Stage, ...] = (
             ),
             Option(
                 ("--save",),
-                "save this result as a baseline",
+                "append this result to a series (JSON Lines; a .json file holds one result) "
+                "and show its trend",
+                metavar="FILE",
+                type=Path,
+                cacheable=False,
+            ),
+            Option(
+                ("--history",),
+                "show the trend of a saved series with this run as its last result, and apply "
+                "its alert rule",
                 metavar="FILE",
                 type=Path,
                 cacheable=False,

@@ -31,7 +31,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 def args(**values: Any) -> argparse.Namespace:
     return argparse.Namespace(
-        **{"base": None, "baseline": None, "save": None, "compare": None, **values}
+        **{
+            "base": None,
+            "baseline": None,
+            "save": None,
+            "compare": None,
+            "history": None,
+            **values,
+        }
     )
 
 
@@ -45,7 +52,18 @@ def test_config_keys_are_used_when_no_flag_is_given(
             "baseline_path": None,
             "save_path": tmp_path / "out" / "b.json",
             "compare": (),
+            "history_path": None,
         }
+    ]
+
+
+def test_history_key_and_flag(tmp_path: Path, calls: list[dict[str, Any]]) -> None:
+    proj = project(tmp_path, ["bench.history=h/main.jsonl"])
+    bench.run(proj, args())
+    bench.run(proj, args(history=Path("other.jsonl")))
+    assert [c["history_path"] for c in calls] == [
+        tmp_path / "h" / "main.jsonl",
+        tmp_path / "other.jsonl",
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nox_cargo.bench.compare import Row
+from nox_cargo.bench.history import Trend
 from nox_cargo.bench.results import BenchRun
 from nox_cargo.console import markdown_table
 
@@ -102,7 +103,7 @@ def heading(run: BenchRun) -> str:
     return f"head {head}, no comparison (use `--base REF` or `--baseline FILE`)"
 
 
-def markdown(run: BenchRun, rows: Sequence[Row]) -> str:
+def markdown(run: BenchRun, rows: Sequence[Row], history: Sequence[Trend] = ()) -> str:
     fp = run.fingerprint
     failed = [r for r in rows if r.failed]
     verdict = f"**{len(failed)} regression(s)**" if failed else "**no regression**"
@@ -120,14 +121,16 @@ def markdown(run: BenchRun, rows: Sequence[Row]) -> str:
             if run.settings.get("fresh_copies")
             else "."
         ),
-        "Wall time: CLOCK_MONOTONIC around fork..wait4 in a native launcher, after warm-up runs; "
-        "median ± MAD; CI = 99 % bootstrap interval (of the head/base ratio when comparing). "
+        "Wall time: CLOCK_MONOTONIC around posix_spawn..wait4 in a native launcher, after warm-up "
+        "runs; median ± MAD; CI = 99 % bootstrap interval (of the head/base ratio when comparing). "
         f"Gate: regression when the whole CI is above +{run.settings.get('noise_floor_percent')} "
         f"% and the change is ≥ +{run.settings.get('threshold_percent')} %; a row whose run "
         "cannot resolve that threshold says *not gated: too noisy* instead of *unchanged*.",
     ]
     if any(r.ratio is not None for r in rows):
         lines += ["", _delta_footnote(run, rows)]
+    if history:
+        lines += ["", history_markdown(history)]
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +158,57 @@ def _delta_footnote(run: BenchRun, rows: Sequence[Row]) -> str:
     if apart and run.comparison == "interleaved":
         text += " Here they differ by more than 2 points: " + "; ".join(apart) + "."
     return text
+
+
+HISTORY_COLUMNS = ("case", "metric", "results", "first → last", "min … max", "alert rule")
+ALERT_ICONS = {"alert": "🔔 **alert**", "ok": "ok", "no rule": ""}
+
+
+def history_cells(trend: Trend, labels: bool = True) -> tuple[str, ...]:
+    """A row of the history table; `labels=False` leaves out the commits (a narrow console)."""
+    drawn = trend.drawn
+    first, last = drawn[0], drawn[-1]
+    values = [p.value for p in drawn]
+    unit = trend.unit
+    alert = trend.alert
+    rule = f"{ALERT_ICONS[alert.status]}: {alert.message}" if ALERT_ICONS[alert.status] else ""
+    span = f"{fmt(first.value, unit)} → {fmt(last.value, unit)}"
+    if labels:
+        span = f"{fmt(first.value, unit)} ({first.label}) → {fmt(last.value, unit)} ({last.label})"
+    return (
+        trend.case,
+        trend.metric,
+        f"{len(drawn)} of {len(trend.points)}",
+        span,
+        f"{fmt(min(values), unit)} … {fmt(max(values), unit)}",
+        rule or alert.message,
+    )
+
+
+def history_markdown(history: Sequence[Trend], chart: str = "bench-trend.svg") -> str:
+    """The trend section of bench.md: a row per case, what was left out, any alert first."""
+    alerting = [t for t in history if t.alert.status == "alert"]
+    lines = ["### History", ""]
+    if alerting:
+        lines += [
+            "> [!WARNING]",
+            *(
+                f"> 🔔 **{t.case}** ({t.metric}): the last result alerts: {t.alert.message}."
+                for t in alerting
+            ),
+            "",
+        ]
+    lines += [markdown_table(HISTORY_COLUMNS, [history_cells(t) for t in history]), ""]
+    for trend in history:
+        if trend.left_out:
+            lines.append(f"- {trend.case}: left out {'; '.join(trend.left_out)}.")
+    lines.append(
+        f"Trend chart: `{chart}`. Only results of the same machine and case shape join a line; "
+        "the alert rule compares the last result with the median of the window before it: it "
+        "alerts when worse by more than `bench.alert-percent`, by more than 3 x the window's "
+        "MAD, and than every result of the window."
+    )
+    return "\n".join(lines)
 
 
 def regression_markdown(rows: Sequence[Row]) -> str:

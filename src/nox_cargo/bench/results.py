@@ -57,6 +57,11 @@ class CaseResult:
     compared: tuple[ComparedResult, ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)  # a parameter scan's values
 
+    @property
+    def shape(self) -> tuple[str, tuple[str, ...], int, int]:
+        """What makes two results of a case comparable: mode, arguments, input, batch size."""
+        return (self.mode, self.args, self.input_bytes, self.invocations)
+
 
 @dataclass(frozen=True)
 class SizeEntry:
@@ -81,8 +86,14 @@ class BenchRun:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        document = {"schema_version": SCHEMA_VERSION, "kind": KIND, **asdict(self)}
-        return json.dumps(document, indent=1, sort_keys=True) + "\n"
+        return json.dumps(self.document(), indent=1, sort_keys=True) + "\n"
+
+    def to_json_line(self) -> str:
+        """The same document on one line: one entry of a JSON Lines series (bench/series.py)."""
+        return json.dumps(self.document(), sort_keys=True, separators=(",", ":")) + "\n"
+
+    def document(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "kind": KIND, **asdict(self)}
 
     def save(self, path: Path) -> None:
         atomic_write_text(path, self.to_json())
@@ -105,15 +116,22 @@ def load_baseline(path: Path) -> BenchRun:
             f"line {exc.lineno}, column {exc.colno}).",
             fix,
         ) from None
+    return from_document(document, f"The baseline file {path}", fix)
+
+
+def from_document(document: Any, where: str, fix: str) -> BenchRun:
+    """A parsed JSON document checked and turned into a BenchRun; `where` names its place
+    ("The baseline file X", "Line 3 of the series X") in the error."""
     if not isinstance(document, dict) or document.get("kind") != KIND:
         found = document.get("kind") if isinstance(document, dict) else None
         raise BaselineError(
-            f"{path} is not a nox-cargo bench result (its `kind` is {found!r}, expected {KIND!r}).",
+            f"{where} is not a nox-cargo bench result (its `kind` is {found!r}, expected "
+            f"{KIND!r}).",
             fix,
         )
     if document.get("schema_version") != SCHEMA_VERSION:
         raise BaselineError(
-            f"The baseline file {path} has schema_version {document.get('schema_version')!r}; "
+            f"{where} has schema_version {document.get('schema_version')!r}; "
             f"this nox-cargo reads schema_version {SCHEMA_VERSION}.",
             fix,
         )
@@ -121,7 +139,7 @@ def load_baseline(path: Path) -> BenchRun:
         return _parse(document)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(
-            f"The baseline file {path} does not have the expected structure ({exc!r}).", fix
+            f"{where} does not have the expected structure ({exc!r}).", fix
         ) from None
 
 

@@ -8,8 +8,10 @@
 3. Every input is validated before anything is measured or written: a bad baseline, an unknown
    ref or a failing case leaves every existing file as it was.
 4. Outputs under `<report_dir>/bench/`: results.json (every sample), bench.md, bench.svg,
-   hyperfine.json, github-action-benchmark-{smaller,bigger}.json; `--save FILE` writes the result
-   as a baseline. Any regression raises BenchRegression (non-zero exit) with the failing rows.
+   hyperfine.json, github-action-benchmark-{smaller,bigger}.json; `--save FILE` appends the result
+   to a series (bench/series.py), and with a series (`--history`, or `--save`'s) the report shows
+   each case's trend and bench-trend.svg, and applies the alert rule (bench/history.py).
+   Any regression (or alert, with `bench.fail-on-alert`) raises BenchRegression (non-zero exit).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.progress import (
 )
 
 from nox_cargo import git
-from nox_cargo.bench import chart, exports, report, sizes
+from nox_cargo.bench import chart, exports, history, report, series, sizes, trend_chart
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.cases import parse_compare, prepare_cases
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
@@ -49,7 +51,6 @@ from nox_cargo.bench.results import (
     ComparedResult,
     SizeEntry,
     Subject,
-    load_baseline,
 )
 from nox_cargo.bench.staging import fresh_copies
 from nox_cargo.bench.target import bench_target as bench_target  # noqa: PLC0414 (re-export)
@@ -168,8 +169,7 @@ def with_baseline(run: BenchRun, baseline: BenchRun, path: Path) -> BenchRun:
     cases = []
     for case in run.cases:
         old = by_name.get(case.name)
-        shape = (case.mode, case.args, case.input_bytes, case.invocations)
-        if old is None or (old.mode, old.args, old.input_bytes, old.invocations) != shape:
+        if old is None or old.shape != case.shape:
             get_console().warn(
                 f"case {case.name}: not in the baseline {path} with the same arguments, input "
                 "and mode; not compared"
@@ -201,6 +201,7 @@ class Outputs:
     hyperfine: Path
     smaller: Path
     bigger: Path
+    trend: Path
 
     @classmethod
     def under(cls, bench_dir: Path) -> Outputs:
@@ -211,13 +212,20 @@ class Outputs:
             hyperfine=bench_dir / "hyperfine.json",
             smaller=bench_dir / "github-action-benchmark-smaller.json",
             bigger=bench_dir / "github-action-benchmark-bigger.json",
+            trend=bench_dir / "bench-trend.svg",
         )
 
 
-def write_outputs(bench_dir: Path, run: BenchRun, rows: Sequence[Row]) -> Outputs:
+def write_outputs(
+    bench_dir: Path, run: BenchRun, rows: Sequence[Row], trends: Sequence[history.Trend] = ()
+) -> Outputs:
     out = Outputs.under(bench_dir)
     run.save(out.results)
-    atomic_write_text(out.markdown, report.markdown(run, rows))
+    atomic_write_text(out.markdown, report.markdown(run, rows, trends))
+    if trends:
+        atomic_write_text(out.trend, trend_chart.svg(trends))
+    else:
+        out.trend.unlink(missing_ok=True)  # a chart of an earlier run's series would mislead
     atomic_write_text(out.chart, chart.svg(run))
     atomic_write_text(out.hyperfine, exports.dumps(exports.hyperfine(run)))
     smaller, bigger = exports.github_action_benchmark(rows)
@@ -233,8 +241,10 @@ def run_bench(
     save_path: Path | None = None,
     builder: BaseBuilder | None = None,
     compare: Sequence[str] = (),
+    history_path: Path | None = None,
 ) -> tuple[BenchRun, list[Row]]:
-    """The whole stage; raises BenchRegression when a metric regressed."""
+    """The whole stage; raises BenchRegression when a metric regressed (or, with
+    `bench.fail-on-alert`, when the history's alert rule fires)."""
     console = get_console()
     config = project.config.bench
     if base_ref and baseline_path:
@@ -244,7 +254,10 @@ def run_bench(
         )
     # Inputs first: nothing is measured or written until every one of them is valid.
     extra = [parse_compare(text) for text in compare]
-    baseline = load_baseline(baseline_path) if baseline_path else None
+    baseline = series.last(baseline_path) if baseline_path else None
+    if history_path is None and save_path is not None and not series.single_document(save_path):
+        history_path = save_path  # saving into a series shows its trend
+    prior = read_series(history_path, save_path)
     target_id = bench_target(project.config, None if config.target else runtime_host(project))
     dist = project.dist_dir
     manifest = BuildManifest.load(dist, target_id)
@@ -268,12 +281,8 @@ def run_bench(
     base: Subject | None = None
     if base_ref:
         builder = builder or StageBuilder(project, target_id, binary)
-        commit, base_path = build_base(project, base_ref, builder, binary)
-        base = Subject(
-            "base", commit, str(base_path), base_path.stat().st_size, sha256_file(base_path)
-        )
-        sides = [Side("base", base_path), Side("head", head_path)]
-        console.info(f"base {base_ref} = {commit[:12]}: {base_path}")
+        base = base_subject(project, base_ref, builder, binary)
+        sides = [Side("base", Path(base.binary)), Side("head", head_path)]
     rustc = manifest.toolchain_path or "rustc"
     launcher = build_launcher(rustc, bench_dir / "launcher")
     sampling = sampling_of(config)
@@ -319,22 +328,84 @@ def run_bench(
     if baseline is not None and baseline_path is not None:
         run = with_baseline(run, baseline, baseline_path)
     rows = evaluate(run, Gate.from_config(config), seed=config.seed)
-    out = write_outputs(bench_dir, run, rows)
+    rule = history.AlertRule(percent=config.alert_percent, window=config.alert_window)
+    trends = history.trends(prior.runs, run, rule, config.history_length) if prior else []
+    out = write_outputs(bench_dir, run, rows, trends)
     if save_path is not None:
-        run.save(save_path)
-        console.info(f"saved this result as a baseline: {save_path}")
+        saved = series.save(save_path, run)
+        console.info(f"saved this result: {save_path} ({len(saved.runs)} result(s) in it)")
+    show(run, rows, trends, out, history_path)
+    gate(rows, trends, out, config.fail_on_alert, history_path)
+    return run, rows
+
+
+def base_subject(project: Project, ref: str, builder: BaseBuilder, binary: str) -> Subject:
+    """The base revision's binary, built (or taken from the cache) the way `--base` builds it."""
+    commit, path = build_base(project, ref, builder, binary)
+    get_console().info(f"base {ref} = {commit[:12]}: {path}")
+    return Subject("base", commit, str(path), path.stat().st_size, sha256_file(path))
+
+
+def show(
+    run: BenchRun,
+    rows: Sequence[Row],
+    trends: Sequence[history.Trend],
+    out: Outputs,
+    history_path: Path | None,
+) -> None:
+    """The report on the console and in the job summary, and where every output went."""
+    console = get_console()
     console.table(f"bench: {report.heading(run)}", report.COLUMNS, [report.cells(r) for r in rows])
-    markdown = out.markdown.read_text(encoding="utf-8")
-    console.summary(markdown)
+    if trends:
+        console.table(
+            f"bench history: {history_path} (chart: {out.trend})",
+            report.HISTORY_COLUMNS,
+            [report.history_cells(t, labels=False) for t in trends],
+        )
+    console.summary(out.markdown.read_text(encoding="utf-8"))
     console.info(
         f"raw samples: {out.results}; report: {out.markdown}; chart: {out.chart}; exports: "
         f"{out.hyperfine.name}, {out.smaller.name}, {out.bigger.name}"
     )
+
+
+def read_series(history_path: Path | None, save_path: Path | None) -> series.Series | None:
+    """The series whose trend the report shows; a corrupt one (or a corrupt series to save
+    into) fails here, before anything is measured or written. A `.json` save path is a single
+    result that --save rewrites whole, as it always did: it is not read."""
+    prior = series.read(history_path, missing_ok=True) if history_path else None
+    if save_path not in (None, history_path) and not series.single_document(save_path):
+        series.read(save_path, missing_ok=True)
+    for note in prior.notes if prior else ():
+        get_console().info(note)
+    for warning in prior.dropped if prior else ():
+        get_console().warn(warning)
+    return prior
+
+
+def gate(
+    rows: Sequence[Row],
+    trends: Sequence[history.Trend],
+    out: Outputs,
+    fail_on_alert: bool,
+    history_path: Path | None,
+) -> None:
+    """Raise BenchRegression on a regression, or on a history alert with fail-on-alert."""
+    console = get_console()
     failed = regressions(rows)
+    alerting = history.alerts(trends)
+    for trend in alerting:
+        console.warn(f"history alert: {trend.case} ({trend.metric}): {trend.alert.message}")
     if failed:
         raise BenchRegression(
             f"{len(failed)} benchmark metric(s) regressed:\n" + report.regression_markdown(rows),
             f"see {out.markdown} and {out.chart}; if the change is intended, say so in the PR.",
         )
-    console.success("no regression")
-    return run, rows
+    if alerting and fail_on_alert:
+        raise BenchRegression(
+            f"{len(alerting)} case(s) alert on the history {history_path}:\n"
+            + "\n".join(f"- {t.case} ({t.metric}): {t.alert.message}" for t in alerting),
+            f"see {out.markdown} and {out.trend}; `bench.fail-on-alert = false` makes an alert "
+            "a warning.",
+        )
+    console.success("no regression" + (f", {len(alerting)} history alert(s)" if alerting else ""))

@@ -688,10 +688,42 @@ class BenchConfig:
         ),
     )
     baseline: Path | None = field(
-        default=None, metadata=_doc("saved result to compare with (`--baseline`, cross-run)")
+        default=None,
+        metadata=_doc(
+            "saved result (a series: its last result) to compare with (`--baseline`, cross-run)"
+        ),
     )
     save: Path | None = field(
-        default=None, metadata=_doc("write this run's result there as a baseline (`--save`)")
+        default=None,
+        metadata=_doc(
+            "append this run's result to that JSON Lines series (`--save`; a `.json` path "
+            "holds one result, rewritten); also shows that series' history"
+        ),
+    )
+    history: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "a series (JSON Lines) whose trend the report shows with this run as its last "
+            "result, and whose alert rule it applies (`--history`)"
+        ),
+    )
+    history_length: int = field(
+        default=20, metadata=_doc("results shown in the trend table and chart")
+    )
+    alert_percent: float = field(
+        default=10.0,
+        metadata=_doc(
+            "history alert: the last result is this much worse (percent) than the median of "
+            "the alert window, beyond 3 x the window's MAD and beyond its worst result"
+        ),
+    )
+    alert_window: int = field(
+        default=10,
+        metadata=_doc("earlier comparable results whose median the alert rule compares with"),
+    )
+    fail_on_alert: bool = field(
+        default=False,
+        metadata=_doc("a history alert fails the session (default: a warning and a report line)"),
     )
 
     def __post_init__(self) -> None:
@@ -716,6 +748,12 @@ class BenchConfig:
             raise Invalid("noise-floor-percent", "cannot exceed threshold-percent")
         if self.base and self.baseline is not None:
             raise Invalid("base", "give `base` or `baseline`, not both")
+        if self.history_length < 2:
+            raise Invalid("history-length", "must be at least 2")
+        if not 0 < self.alert_percent < 1000:
+            raise Invalid("alert-percent", "must be a percentage in (0, 1000)")
+        if self.alert_window < 5:
+            raise Invalid("alert-window", "must be at least 5 (the alert rule needs 5 results)")
 
 
 @dataclass(frozen=True)

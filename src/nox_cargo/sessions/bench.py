@@ -32,6 +32,7 @@ def run(project: Project, args: argparse.Namespace, value: str = "") -> object:
         baseline_path=_path(project, args.baseline or config.baseline),
         save_path=_path(project, args.save or config.save),
         compare=tuple(args.compare or ()),
+        history_path=_path(project, args.history or config.history),
     )
 
 

@@ -84,12 +84,15 @@ def fingerprint_mismatch(a: dict[str, str], b: dict[str, str] | None) -> list[st
     return [k for k in FINGERPRINT_KEYS if a.get(k) != b.get(k)]
 
 
+def inconclusive_reason(run: BenchRun) -> str:
+    """Why timings cannot be compared with this run's base (empty when they can)."""
+    mismatch = fingerprint_mismatch(run.fingerprint, run.base_fingerprint)
+    return f"base measured on another machine ({', '.join(mismatch)} differ)" if mismatch else ""
+
+
 def evaluate(run: BenchRun, gate: Gate, seed: int = 0) -> list[Row]:
     """Every row of the report, in case order, then sizes."""
-    mismatch = fingerprint_mismatch(run.fingerprint, run.base_fingerprint)
-    inconclusive = (
-        f"base measured on another machine ({', '.join(mismatch)} differ)" if mismatch else ""
-    )
+    inconclusive = inconclusive_reason(run)
     paired = run.comparison == "interleaved"
     rows: list[Row] = []
     for case in run.cases:

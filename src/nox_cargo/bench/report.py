@@ -3,6 +3,7 @@ and the PR comment (bench.md, which the workflows stage posts)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from nox_cargo.bench.compare import Row
@@ -22,8 +23,12 @@ ICONS = {
 
 
 def fmt(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "—"  # not measured on this side (a micro benchmark the head does not have)
     if unit == "ms":
         text = f"{value:.3f}" if value < 100 else f"{value:.1f}"
+    elif unit in ("ns", "µs"):
+        text = f"{value:.4g}"
     elif unit == "MiB":
         text = f"{value:.2f}"
     elif unit == "B":
@@ -48,7 +53,8 @@ def cells(row: Row) -> tuple[str, ...]:
     head = fmt(row.head, row.unit)
     if row.spread is not None and row.unit == "ms":
         head += f" ± {row.spread:.3f}"
-    delta = f"{row.delta * 100:+.1f} %" if row.delta is not None and row.unit else ""
+    shown = row.delta is not None and not math.isnan(row.delta) and row.unit
+    delta = f"{row.delta * 100:+.1f} %" if shown and row.delta is not None else ""
     verdict = ICONS.get(row.verdict, row.verdict)
     if row.detectable is not None and row.verdict in ("unchanged", "regression", "improvement"):
         verdict += f" (detects ≥ {row.detectable * 100:.1f} %)"
@@ -98,6 +104,13 @@ def markdown(run: BenchRun, rows: Sequence[Row]) -> str:
         f"Gate: regression when the whole CI is above +{run.settings.get('noise_floor_percent')} "
         f"% and the change is ≥ +{run.settings.get('threshold_percent')} %.",
     ]
+    if run.micro:
+        lines.append(
+            "Micro benchmarks (`cargo bench`, criterion): criterion's median time per iteration; "
+            "alone, with criterion's own interval; against a base, the 99 % bootstrap interval "
+            "of the ratio of medians on criterion's samples, from two separate runs "
+            "(cross-run, not interleaved)."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -29,7 +29,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nox_cargo.bench import chart, exports, inputs, report, sizes
+from nox_cargo.bench import cargo_bench, chart, exports, inputs, micro_compare, report, sizes
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
 from nox_cargo.bench.fingerprint import fingerprint
@@ -179,9 +179,11 @@ def with_baseline(run: BenchRun, baseline: BenchRun, path: Path) -> BenchRun:
             cases.append(case)
             continue
         cases.append(replace(case, base=old.head))
+    ran = run.settings.get("cargo_bench", {}).get("ran", False)
     return replace(
         run,
         cases=tuple(cases),
+        micro=cargo_bench.from_saved(run.micro, baseline.micro) if ran else run.micro,
         comparison="baseline",
         base=baseline.head,
         base_fingerprint=baseline.fingerprint,
@@ -277,6 +279,7 @@ def run_bench(
         f"{'base and head interleaved' if base else 'head only'}"
     )
     results = measure_cases(launcher, cases, sides, sampling, bench_dir / "work")
+    micro = cargo_bench.micro_results(project, base_ref)
     binary_size = SizeEntry(
         "binary",
         f"{target_id}/{binary}",
@@ -306,11 +309,14 @@ def run_bench(
                     "size_threshold_percent",
                 )
             },
+            "cargo_bench": {"ran": micro.ran, "note": micro.note},
         },
+        micro=micro.results,
     )
     if baseline is not None and baseline_path is not None:
         run = with_baseline(run, baseline, baseline_path)
-    rows = evaluate(run, Gate.from_config(config), seed=config.seed)
+    gate = Gate.from_config(config)
+    rows = evaluate(run, gate, seed=config.seed) + micro_compare.rows_of(run, gate, config.seed)
     out = write_outputs(bench_dir, run, rows)
     if save_path is not None:
         run.save(save_path)

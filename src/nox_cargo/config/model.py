@@ -574,6 +574,20 @@ class BenchConfig:
     save: Path | None = field(
         default=None, metadata=_doc("write this run's result there as a baseline (`--save`)")
     )
+    cargo_bench: Literal["auto", "always", "never"] = field(
+        default="auto",
+        metadata=_doc(
+            "run `cargo bench` and collect criterion's estimates: `auto` = when a member has a "
+            "`[[bench]]` target and criterion or divan as dev-dependency"
+        ),
+    )
+    cargo_bench_args: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "extra arguments of `cargo bench`; harness options after `--`, e.g. "
+            '`["--", "--measurement-time", "2"]`'
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.target and not TARGET_ID.match(self.target):

@@ -16,13 +16,14 @@ from typing import Any, cast
 import pytest
 
 from nox_cargo import config as cfg
-from nox_cargo.bench import cargo_bench, criterion, exports, report
+from nox_cargo.bench import criterion, exports, micro_interleave, report
 from nox_cargo.bench.cargo_bench import Selection, commands, from_saved, merge, select
 from nox_cargo.bench.compare import Gate, regressions
 from nox_cargo.bench.micro_compare import (
     combined_ratio,
     micro_rows,
     ratio_estimate,
+    rounds_ratio,
     rows_of,
     unit_of,
 )
@@ -347,11 +348,88 @@ def test_baseline_micro_results_become_the_base(home: Path) -> None:
     assert rows_of(other, GATE)[1].verdict == "inconclusive"
 
 
-def test_a_corrupt_cached_base_result_names_the_file(tmp_path: Path, home: Path) -> None:
-    cached = tmp_path / "base-micro.json"
-    cached.write_text(cargo_bench._dump(estimates(home))[:50])
+def test_a_corrupt_cached_base_manifest_names_the_directory(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('[{"member": "core", "bench": "parse", "fi')
     with pytest.raises(BaselineError) as info:
-        cargo_bench.load_cached(cached)
-    assert str(cached) in info.value.message and "delete" in (info.value.hint or "")
-    cached.write_text(cargo_bench._dump(estimates(home)))
-    assert cargo_bench.load_cached(cached) == estimates(home)
+        micro_interleave.load_manifest(manifest)
+    assert str(manifest) in info.value.message and str(tmp_path) in (info.value.hint or "")
+    manifest.write_text('[{"member": "core", "bench": "parse", "file": "core--parse"}]')
+    with pytest.raises(BaselineError, match="core--parse is missing"):
+        micro_interleave.load_manifest(manifest)
+    (tmp_path / "core--parse").write_bytes(b"\x7fELF")
+    (exe,) = micro_interleave.load_manifest(manifest)
+    assert (exe.member, exe.bench, exe.path) == ("core", "parse", tmp_path / "core--parse")
+
+
+# -- interleaved rounds (`--base`) ---------------------------------------------------------------
+
+
+def drifting_rounds(
+    base: MicroEstimate, factor: float, drift: tuple[float, ...] = (1.0, 1.4, 0.8, 1.25, 1.0)
+) -> tuple[tuple[MicroEstimate, MicroEstimate], ...]:
+    """Rounds in which the machine's speed changes by up to 40 % between rounds; within a round
+    base and head see the same speed."""
+    return tuple((scaled(base, d), scaled(base, d * factor)) for d in drift)
+
+
+def from_rounds(name: str, rounds: tuple[tuple[MicroEstimate, MicroEstimate], ...]) -> MicroResult:
+    return MicroResult(name, "criterion", rounds[-1][1], rounds[-1][0], rounds)
+
+
+def test_rounds_cancel_the_machines_drift(home: Path) -> None:
+    base = estimates(home)["sum/100"]
+    slow = from_rounds("x", drifting_rounds(base, 3.0))
+    same = from_rounds("y", drifting_rounds(base, 1.0))
+    rows = micro_rows([slow, same], GATE, compared=True)
+    assert [r.verdict for r in rows] == ["regression", "unchanged"]
+    assert rows[0].ratio == pytest.approx(3.0) and rows[1].ratio == pytest.approx(1.0)
+    assert rows[0].ci is not None and rows[0].ci[0] > 2.0
+    assert "interleaved: 5 rounds" in rows[0].note
+    # head and base columns: the median of the rounds' medians
+    assert rows[1].base == pytest.approx(rows[1].head)
+
+
+def test_round_to_round_disagreement_widens_the_interval(home: Path) -> None:
+    """If base and head do not move together, the rounds disagree and the interval says so."""
+    base = estimates(home)["sum/100"]
+    steady = drifting_rounds(base, 1.0, (1.0,) * 5)
+    wild = tuple(
+        (b, scaled(h, d)) for (b, h), d in zip(steady, (1.0, 1.4, 0.8, 1.25, 1.0), strict=True)
+    )
+    narrow = rounds_ratio(steady, random.Random(0))
+    wide = rounds_ratio(wild, random.Random(0))
+    assert wide.high - wide.low > 2 * (narrow.high - narrow.low)
+    assert wide.paired and wide.n_base == 5
+
+
+def test_rounds_round_trip_through_results_json(home: Path, tmp_path: Path) -> None:
+    base = estimates(home)["sum/100"]
+    rounds = drifting_rounds(base, 2.0)
+    run = run_with((from_rounds("x", rounds),))
+    run.save(tmp_path / "r.json")
+    assert load_baseline(tmp_path / "r.json").micro[0].rounds == rounds
+
+
+def test_bench_executables_from_cargos_json_messages() -> None:
+    lines = [
+        json.dumps({"reason": "compiler-artifact", "target": {"kind": ["lib"], "name": "core"},
+                    "executable": None}),
+        json.dumps({"reason": "compiler-artifact", "target": {"kind": ["bench"], "name": "parse"},
+                    "executable": "/t/release/deps/parse-1a2b"}),
+        json.dumps({"reason": "compiler-artifact", "target": {"kind": ["bench"], "name": "other"},
+                    "executable": "/t/release/deps/other-3c4d"}),
+        json.dumps({"reason": "build-finished", "success": True}),
+        "   Compiling core v0.1.0",
+    ]  # fmt: skip
+    found = micro_interleave.parse_artifacts("\n".join(lines), ["parse"])
+    assert found == {"parse": Path("/t/release/deps/parse-1a2b")}
+
+
+def test_cargo_and_harness_arguments_split_at_the_double_dash() -> None:
+    split = micro_interleave.split_args
+    assert split(["--features", "x", "--", "--warm-up-time", "1"]) == (
+        ["--features", "x"],
+        ["--warm-up-time", "1"],
+    )
+    assert split(["--features", "x"]) == (["--features", "x"], [])

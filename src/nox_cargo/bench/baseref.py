@@ -142,10 +142,11 @@ class StageBuilder:
 
 
 def from_base(
-    project: Project, ref: str, cached: Callable[[str], Path], make: Callable[[Path], Path]
+    project: Project, ref: str, cached: Callable[[str], Path], make: Callable[[Path, Path], Path]
 ) -> tuple[str, Path]:
-    """(commit, `cached(commit)`): unless that file exists, `make(base workspace)` produces it
-    in a temporary worktree of the commit `ref` names, and it is copied there atomically."""
+    """(commit, `cached(commit)`): unless that file exists, `make(base workspace, cached path)`
+    produces it in a temporary worktree of the commit `ref` names, and it is copied there
+    atomically (last: a run killed before leaves no cache entry)."""
     workspace = project.workspace_path
     repo = git_toplevel(workspace)
     commit = resolve_ref(repo, ref)
@@ -164,7 +165,7 @@ def from_base(
                     f"The base ref {ref!r} ({commit[:12]}) has no Cargo workspace at {relative}.",
                     "choose a base revision that contains the workspace.",
                 )
-            atomic_copy(make(base_workspace), path)
+            atomic_copy(make(base_workspace, path), path)
     return commit, path
 
 
@@ -181,5 +182,5 @@ def build_base(project: Project, ref: str, builder: BaseBuilder, binary: str) ->
         return bench_dir / "base-bin" / f"{binary}-{commit[:12]}-{key}"
 
     return from_base(
-        project, ref, cached, lambda tree: builder.build(tree, bench_dir / "base-target")
+        project, ref, cached, lambda tree, _: builder.build(tree, bench_dir / "base-target")
     )

@@ -8,28 +8,26 @@
   benchmarks of this run are read, never a stale one from an earlier `cargo bench`.
 - divan: its results are printed, not collected. divan 0.1 has no machine-readable output
   (nvzqz/divan#10) and reports no interval or samples, so it could not be gated honestly.
-- `--base REF`: the same command in a worktree of REF (baseref.from_base), cached by commit +
-  compiler + command, so a second gated run against the same base does not re-run its benches.
+- `--base REF`: base and head benchmarks interleaved in rounds (micro_interleave); the base's
+  executables are built in a worktree of REF and cached by commit + compiler + arguments.
+- `--baseline FILE`: this run's estimates against the saved ones (cross-run).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from nox_cargo.bench import criterion
-from nox_cargo.bench.baseref import cache_key, from_base
-from nox_cargo.bench.results import BaselineError, MicroEstimate, MicroResult, parse_estimate
+from nox_cargo.bench import criterion, micro_interleave
+from nox_cargo.bench.results import MicroEstimate, MicroResult
 from nox_cargo.build.compiler import Cargo, cargo_for
 from nox_cargo.console import get_console
 from nox_cargo.errors import NoxCargoError
-from nox_cargo.fsutil import atomic_write_text
 from nox_cargo.process import run
 from nox_cargo.project import Project
-from nox_cargo.workspace import Workspace, load_workspace
+from nox_cargo.workspace import Workspace
 
 FRAMEWORKS = ("criterion", "divan")
 
@@ -102,41 +100,6 @@ def run_benches(
     return criterion.read_home(home, fix)
 
 
-def _key(project: Project, cargo: Cargo, selection: Selection) -> str:
-    return json.dumps(
-        [
-            cargo.describe(),
-            cargo.toolchain.version_line,
-            [a[len(cargo.prefix) :] for a in commands(project, cargo, selection)],
-        ]
-    )
-
-
-def _dump(estimates: dict[str, MicroEstimate]) -> str:
-    return json.dumps({k: asdict(v) for k, v in estimates.items()}, indent=1) + "\n"
-
-
-def load_cached(path: Path) -> dict[str, MicroEstimate]:
-    fix = f"delete {path}; the next gated run runs the base's benchmarks again."
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        out = {}
-        for key, value in document.items():
-            estimate = parse_estimate(value)
-            if estimate is None:
-                raise ValueError(f"{key!r} has no estimate")
-            out[str(key)] = estimate
-        return out
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(
-            f"The cached base micro benchmark results {path} are unreadable ({exc}).", fix
-        ) from None
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise BaselineError(
-            f"The cached base micro benchmark results {path} have the wrong shape ({exc!r}).", fix
-        ) from None
-
-
 def merge(
     head: dict[str, MicroEstimate] | None, base: dict[str, MicroEstimate] | None
 ) -> tuple[MicroResult, ...]:
@@ -167,52 +130,45 @@ def micro_results(project: Project, base_ref: str | None) -> MicroRun:
             f"cargo bench: divan's results ({', '.join(selection.divan)}) are shown but not "
             "collected: divan 0.1 has no machine-readable output and reports no interval."
         )
-    bench_dir = project.report_dir / "bench"
-    base: dict[str, MicroEstimate] | None = None
     if base_ref:
-        key = _key(project, cargo, selection)
-
-        def cached(commit: str) -> Path:
-            return bench_dir / "base-micro" / f"{commit[:12]}-{cache_key(commit, key)}.json"
-
-        def make(tree: Path) -> Path:
-            # The base's own bench targets: a benchmark added by the head is not in the base.
-            base_workspace = load_workspace(tree)
-            chosen = Selection({}, "the base has no [[bench]] target")
-            if any(p.benches for p in base_workspace.members):
-                chosen = select(base_workspace, config.cargo_bench)
-            estimates = run_benches(
-                project,
-                cargo,
-                chosen,
-                tree,
-                bench_dir / "criterion" / "base",
-                # The head's target dir: the base's dependencies are compiled once, its own
-                # crates get other hashes (another path) and never replace the head's.
-                target_dir=project.workspace.target_dir,
-            )
-            out = tree / "nox-cargo-base-micro.json"  # inside the worktree: removed with it
-            atomic_write_text(out, _dump(estimates))
-            return out
-
-        console.info(f"cargo bench: base {base_ref} (cached by commit, compiler and command)")
-        commit, path = from_base(project, base_ref, cached, make)
-        shutil.rmtree(bench_dir / "criterion" / "base", ignore_errors=True)
-        base = load_cached(path)
-        console.info(f"cargo bench: base {commit[:12]}: {len(base)} benchmark(s) from {path}")
+        return _interleaved(project, cargo, selection, base_ref)
     console.info(f"cargo bench with {cargo.describe()}")
-    head = run_benches(
-        project, cargo, selection, project.workspace.root, bench_dir / "criterion" / "head"
-    )
+    home = project.report_dir / "bench" / "criterion" / "head"
+    head = run_benches(project, cargo, selection, project.workspace.root, home)
     if not head and config.cargo_bench == "always":
         raise NoxCargoError(
-            "`cargo bench` ran but wrote no criterion results "
-            f"(nothing under {bench_dir / 'criterion' / 'head'}).",
+            f"`cargo bench` ran but wrote no criterion results (nothing under {home}).",
             "criterion benchmarks need `harness = false` and `criterion_main!`; divan's are not "
             "collected. Do not pass --discard-baseline or --load-baseline in cargo-bench-args.",
         )
     ran = ", ".join(f"{m} ({', '.join(b)})" for m, b in selection.targets.items())
-    return MicroRun(True, f"ran {ran}", merge(head, base))
+    return MicroRun(True, f"ran {ran}", merge(head, None))
+
+
+def _interleaved(project: Project, cargo: Cargo, selection: Selection, base_ref: str) -> MicroRun:
+    """`--base`: both sides' executables, every benchmark in rounds, base and head back to back."""
+    config = project.config.bench
+    console = get_console()
+    workspace = project.workspace
+    console.info(f"cargo bench: building the head's benchmarks with {cargo.describe()}")
+    head = micro_interleave.build(
+        project, cargo, selection.targets, workspace.root, workspace.target_dir
+    )
+    commit, base, built = micro_interleave.base_executables(
+        project, cargo, selection.targets, base_ref, config.cargo_bench
+    )
+    console.info(
+        f"cargo bench: the base's benchmarks ({commit[:12]}) "
+        + ("built in a worktree" if built else "from the cache (commit, compiler, arguments)")
+    )
+    results = micro_interleave.interleaved(
+        project, head, base, config.cargo_bench_rounds, config.seed
+    )
+    note = (
+        f"interleaved with base {commit[:12]}: {config.cargo_bench_rounds} rounds per benchmark, "
+        "base and head back to back in random order"
+    )
+    return MicroRun(True, note, results)
 
 
 def from_saved(run: Sequence[MicroResult], saved: Sequence[MicroResult]) -> tuple[MicroResult, ...]:

@@ -2,11 +2,15 @@
 
 - Head only: criterion's median time per iteration with criterion's own interval (its
   confidence level, 95 % unless the benchmark sets another), in ns, µs or ms.
-- Against a base: the ratio of the medians head/base. Its 99 % interval is a percentile bootstrap
-  on criterion's per-sample times of both sides, resampled independently (the two sides are
-  separate `cargo bench` runs, so nothing pairs them); when a side has no samples, the two
-  criterion intervals are combined in log space (each half-width rescaled to 99 %, added in
-  quadrature). The verdict is `stats.decide`: the floor/threshold rule of every timing row.
+- `--base` (interleaved rounds, see micro_interleave): the geometric mean over rounds of each
+  round's head/base ratio of criterion medians. 99 % interval: a two-level percentile bootstrap,
+  rounds resampled, and within each drawn round both sides' per-sample times resampled; so the
+  interval holds the round-to-round drift of the machine, not only criterion's own noise.
+- `--baseline` (a saved result: cross-run): the ratio of the medians, 99 % interval a percentile
+  bootstrap on criterion's per-sample times of both sides, resampled independently; when a side
+  has no samples, the two criterion intervals are combined in log space (each half-width
+  rescaled to 99 %, added in quadrature). Said to be cross-run in the row's note.
+- The verdict is `stats.decide`: the floor/threshold rule of every timing row.
 - Benchmarks present on one side only are listed, not gated.
 """
 
@@ -23,9 +27,10 @@ from nox_cargo.bench.results import BenchRun, MicroEstimate, MicroResult
 
 METRIC = "time/iter (criterion median)"
 CROSS_RUN = (
-    "cross-run: base and head ran in separate `cargo bench` runs, not interleaved (less "
-    "reliable than the whole-program cases)"
+    "cross-run: base and head come from separate `cargo bench` runs, not interleaved (less "
+    "reliable than `--base`)"
 )
+BOOTSTRAP_RESAMPLES = 1000
 
 
 def unit_of(ns: float) -> tuple[str, float]:
@@ -67,6 +72,46 @@ def ratio_estimate(
     return combined_ratio(base, head)
 
 
+def _div(head: float, base: float) -> float:
+    if base <= 0:
+        return math.inf if head > 0 else 1.0
+    return head / base
+
+
+def _geomean(values: Sequence[float]) -> float:
+    if any(v <= 0 or math.isinf(v) for v in values):
+        return math.inf if any(math.isinf(v) for v in values) else 0.0
+    return math.exp(math.fsum(math.log(v) for v in values) / len(values))
+
+
+def rounds_ratio(
+    rounds: Sequence[tuple[MicroEstimate, MicroEstimate]],
+    rng: random.Random,
+    confidence: float = stats.DEFAULT_CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> stats.RatioEstimate:
+    """Interleaved rounds of (base, head): geometric mean of the per-round ratios, with a
+    bootstrap over rounds and, within each drawn round, over both sides' samples."""
+    if not rounds:
+        raise ValueError("no rounds")
+
+    def drawn(base: MicroEstimate, head: MicroEstimate) -> float:
+        if len(base.samples_ns) < 2 or len(head.samples_ns) < 2:
+            return _div(head.median_ns, base.median_ns)
+        h = stats.median(rng.choices(head.samples_ns, k=len(head.samples_ns)))
+        b = stats.median(rng.choices(base.samples_ns, k=len(base.samples_ns)))
+        return _div(h, b)
+
+    point = _geomean([_div(h.median_ns, b.median_ns) for b, h in rounds])
+    estimates = [
+        _geomean([drawn(b, h) for b, h in rng.choices(rounds, k=len(rounds))])
+        for _ in range(resamples)
+    ]
+    alpha = (1 - confidence) / 2
+    low, high = stats.quantile(estimates, alpha), stats.quantile(estimates, 1 - alpha)
+    return stats.RatioEstimate(point, low, high, True, len(rounds), len(rounds))
+
+
 def micro_rows(
     results: Sequence[MicroResult],
     gate: Gate,
@@ -82,7 +127,7 @@ def micro_rows(
             if head is not None:
                 rows.append(head_row(result.id, head))
         elif head is not None and base is not None:
-            rows.append(_compared(result.id, base, head, gate, inconclusive, seed))
+            rows.append(_compared(result, gate, inconclusive, seed))
         elif head is not None or base is not None:
             rows.append(_one_side(result.id, head, base))
     return rows
@@ -123,27 +168,32 @@ def _one_side(name: str, head: MicroEstimate | None, base: MicroEstimate | None)
     )
 
 
-def _compared(
-    name: str,
-    base: MicroEstimate,
-    head: MicroEstimate,
-    gate: Gate,
-    inconclusive: str,
-    seed: int,
-) -> Row:
-    unit, scale = unit_of(max(head.median_ns, base.median_ns))
-    estimate = ratio_estimate(base, head, random.Random(f"{seed}:{name}"))
+def _compared(result: MicroResult, gate: Gate, inconclusive: str, seed: int) -> Row:
+    rng = random.Random(f"{seed}:{result.id}")
+    if result.rounds:
+        estimate = rounds_ratio(result.rounds, rng)
+        base_ns = stats.median([b.median_ns for b, _ in result.rounds])
+        head_ns = stats.median([h.median_ns for _, h in result.rounds])
+        how = (
+            f"interleaved: {len(result.rounds)} rounds, base and head back to back in random "
+            "order; head and base = median of the rounds' criterion medians"
+        )
+    else:
+        assert result.base is not None and result.head is not None
+        estimate = ratio_estimate(result.base, result.head, rng)
+        base_ns, head_ns, how = result.base.median_ns, result.head.median_ns, CROSS_RUN
     decision = stats.decide(estimate, gate.floor, gate.threshold)
-    verdict, note = str(decision.verdict), f"{decision.reason}; {CROSS_RUN}"
+    verdict, note = str(decision.verdict), f"{decision.reason}; {how}"
     if inconclusive:
         verdict, note = "inconclusive", inconclusive
+    unit, scale = unit_of(max(head_ns, base_ns))
     return Row(
-        name,
+        result.id,
         METRIC,
         unit,
         "smaller",
-        head.median_ns * scale,
-        base=base.median_ns * scale,
+        head_ns * scale,
+        base=base_ns * scale,
         ci=(estimate.low, estimate.high),
         ci_is_ratio=True,
         ratio=estimate.ratio,

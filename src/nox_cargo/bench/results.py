@@ -82,6 +82,9 @@ class MicroResult:
     harness: str  # "criterion"
     head: MicroEstimate | None
     base: MicroEstimate | None = None
+    # With `--base`: (base, head) estimates of each round, the two run back to back in random
+    # order; `head` and `base` are then the last round's.
+    rounds: tuple[tuple[MicroEstimate, MicroEstimate], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,4 +238,12 @@ def _micro(value: Any) -> MicroResult:
         harness=str(value["harness"]),
         head=parse_estimate(value.get("head")),
         base=parse_estimate(value.get("base")),
+        rounds=tuple(_pair(r) for r in value.get("rounds") or ()),
     )
+
+
+def _pair(value: Any) -> tuple[MicroEstimate, MicroEstimate]:
+    base, head = (parse_estimate(v) for v in value)
+    if base is None or head is None:
+        raise ValueError("a round needs a base and a head estimate")
+    return base, head

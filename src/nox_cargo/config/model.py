@@ -581,6 +581,13 @@ class BenchConfig:
             "`[[bench]]` target and criterion or divan as dev-dependency"
         ),
     )
+    cargo_bench_rounds: int = field(
+        default=5,
+        metadata=_doc(
+            "with `--base`: rounds in which each benchmark runs once on the base and once on "
+            "the head, back to back in random order"
+        ),
+    )
     cargo_bench_args: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
@@ -609,6 +616,8 @@ class BenchConfig:
                 raise Invalid(key, "must be a percentage in [0, 100)")
         if self.noise_floor_percent > self.threshold_percent:
             raise Invalid("noise-floor-percent", "cannot exceed threshold-percent")
+        if self.cargo_bench_rounds < 2:
+            raise Invalid("cargo-bench-rounds", "need at least 2 rounds")
         if self.base and self.baseline is not None:
             raise Invalid("base", "give `base` or `baseline`, not both")
 

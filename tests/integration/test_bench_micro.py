@@ -1,8 +1,9 @@
 """`cargo bench` in the bench stage, for real: a small workspace made here with a criterion 0.5
 benchmark (crates.io, `default-features = false`, toolchain pinned to 1.95.0), built by the real
 build stage; its estimates must reach bench.md and results.json, and a head whose benchmark does
-3x the work of `--base HEAD~1` must fail the gate (non-zero exit), with the base's benches cached
-for the next gated run.
+3x the work of `--base HEAD~1` must fail the gate (non-zero exit) while the unchanged one passes,
+base and head run in interleaved rounds, and the base's benchmarks are not built again by the
+next gated run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ max-seconds = 3.0
 warmup = 1
 cases = [{ name = "startup", args = ["--version"] }]
 # criterion's defaults (3 s warm-up, 5 s measurement per benchmark) made short for a test
-cargo-bench-args = ["--", "--warm-up-time", "0.5", "--measurement-time", "1"]
+cargo-bench-args = [
+    "--", "--warm-up-time", "0.3", "--measurement-time", "0.5", "--sample-size", "50",
+]
+cargo-bench-rounds = 5
 """
 CARGO_TOML = """\
 [package]
@@ -146,16 +150,19 @@ def test_criterion_estimates_reach_the_report_results_and_the_gate(tmp_path: Pat
     out = done.stdout
     assert done.returncode != 0, out[-4000:]
     assert "regressed" in out and "Traceback" not in out, out[-4000:]
-    assert out.count("Running benches/work.rs") == 2, out[-4000:]  # the base's and the head's
+    assert "the base's benchmarks" in out and "built in a worktree" in out, out[-4000:]
+    assert "round 5/5" in out
     results = load_baseline(bench_file(tiny, "results.json"))
     work = next(m for m in results.micro if m.id == "work")
-    assert work.base is not None and work.head is not None
-    assert 2.0 < work.head.median_ns / work.base.median_ns < 4.5
+    assert len(work.rounds) == 5
+    ratios = sorted(h.median_ns / b.median_ns for b, h in work.rounds)
+    assert 2.0 < ratios[2] < 4.5, ratios  # the median round: 6000 vs 2000 rounds of work
     line = table_line(tiny, "| work | time/iter")
-    assert "❌ regression" in line and "cross-run" in line, line
+    assert "❌ regression" in line and "interleaved: 5 rounds" in line, line
     assert "regression" not in table_line(tiny, "| group/fixed |")  # unchanged code, not flagged
-    # -- a second gated run against the same base: the base's benches are not run again ---------
+    # -- a second gated run against the same base: the base's benchmarks are not built again ---
     again = run_nox(tiny, *args)
     assert again.returncode != 0, again.stdout[-4000:]
-    assert again.stdout.count("Running benches/work.rs") == 1, again.stdout[-4000:]
+    assert "from the cache (commit, compiler, arguments)" in again.stdout, again.stdout[-4000:]
+    assert "base-worktree" not in again.stdout
     assert "❌ regression" in table_line(tiny, "| work | time/iter")

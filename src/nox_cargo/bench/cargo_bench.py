@@ -150,16 +150,20 @@ def _interleaved(project: Project, cargo: Cargo, selection: Selection, base_ref:
     config = project.config.bench
     console = get_console()
     workspace = project.workspace
-    console.info(f"cargo bench: building the head's benchmarks with {cargo.describe()}")
-    head = micro_interleave.build(
-        project, cargo, selection.targets, workspace.root, workspace.target_dir
-    )
+    # The base first: it builds into the head's target dir, where cargo gives a workspace
+    # crate the same file name whatever its directory (the hash is of the path relative to the
+    # workspace), so its executables are copied to the cache before the head's build replaces
+    # them; building the head last leaves the head's own executables in place.
     commit, base, built = micro_interleave.base_executables(
         project, cargo, selection.targets, base_ref, config.cargo_bench
     )
     console.info(
         f"cargo bench: the base's benchmarks ({commit[:12]}) "
         + ("built in a worktree" if built else "from the cache (commit, compiler, arguments)")
+    )
+    console.info(f"cargo bench: building the head's benchmarks with {cargo.describe()}")
+    head = micro_interleave.build(
+        project, cargo, selection.targets, workspace.root, workspace.target_dir
     )
     results = micro_interleave.interleaved(
         project, head, base, config.cargo_bench_rounds, config.seed

@@ -162,8 +162,9 @@ def base_executables(
         workspace = load_workspace(tree)
         has_benches = any(p.benches for p in workspace.members)
         chosen = select(workspace, mode).targets if has_benches else {}
-        # The head's target dir: dependencies are compiled once; the base's own crates get
-        # other hashes (another path), so they never replace the head's.
+        # The head's target dir: dependencies are compiled once. The base's executables land
+        # where the head's do (same names), so they are copied out at once, and the head is
+        # built after the base (cargo_bench._interleaved).
         exes = build(project, cargo, chosen, tree, project.workspace.target_dir)
         return _manifest(exes, manifest.parent, tree / "nox-cargo-base-micro.json")
 

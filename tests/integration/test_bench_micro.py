@@ -15,6 +15,7 @@ import pytest
 
 from nox_cargo.bench.results import load_baseline
 from nox_cargo.bench.runner import run_bench
+from nox_cargo.errors import CommandFailed
 from nox_cargo.project import Project
 from tests.integration.conftest import NOXFILE, nox_env, run_nox
 from tests.integration.test_bench import LENIENT, git
@@ -166,3 +167,11 @@ def test_criterion_estimates_reach_the_report_results_and_the_gate(tmp_path: Pat
     assert "from the cache (commit, compiler, arguments)" in again.stdout, again.stdout[-4000:]
     assert "base-worktree" not in again.stdout
     assert "❌ regression" in table_line(tiny, "| work | time/iter")
+    # -- a benchmark that does not compile: the command is named and nothing is replaced -------
+    before = bench_file(tiny, "results.json").read_bytes()
+    (tiny / "ws" / "benches" / "work.rs").write_text("fn main() { this is not rust }\n")
+    with pytest.raises(CommandFailed) as info:
+        run_bench(Project.load(tiny, environ=nox_env()))
+    assert "bench --locked -p tiny --bench work" in info.value.message, info.value.message
+    assert "cargo bench" in (info.value.hint or "")
+    assert bench_file(tiny, "results.json").read_bytes() == before

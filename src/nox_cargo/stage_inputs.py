@@ -126,7 +126,8 @@ def bench_outputs(project: Project, value: str) -> Iterable[Path]:
 
 BENCH = Inputs(
     config=sections("bench", "binaries", "targets", "build"),
-    sources=False,  # it measures the built binary (upstream), not the sources
+    # The binary comes from upstream, but `cargo bench` compiles the benches from the sources.
+    sources=True,
     machine=True,
     upstream=bench_upstream,
     outputs=bench_outputs,

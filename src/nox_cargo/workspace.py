@@ -45,6 +45,8 @@ class Package:
     # The crate types of the package's library target (`lib`, `rlib`, `cdylib`, ...), if any.
     lib_kinds: tuple[str, ...] = ()
     lib_name: str = ""  # the library target's name (`-` already `_`), if any
+    benches: tuple[str, ...] = ()  # `[[bench]]` targets (cargo's kind "bench")
+    dev_dependencies: tuple[str, ...] = ()  # package names of the dev-dependencies
 
     @property
     def is_cdylib(self) -> bool:
@@ -147,6 +149,18 @@ def parse_metadata(data: Mapping[str, Any]) -> Workspace:
                     license=pkg.get("license"),
                     repository=pkg.get("repository"),
                     **_library(pkg["targets"]),
+                    benches=tuple(
+                        t["name"] for t in pkg["targets"] if "bench" in t.get("kind", [])
+                    ),
+                    dev_dependencies=tuple(
+                        sorted(
+                            {
+                                str(d["name"])
+                                for d in pkg.get("dependencies") or ()
+                                if d.get("kind") == "dev"
+                            }
+                        )
+                    ),
                 )
             )
         return Workspace(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -141,19 +141,22 @@ class StageBuilder:
         return out
 
 
-def build_base(project: Project, ref: str, builder: BaseBuilder, binary: str) -> tuple[str, Path]:
-    """(commit, path of the base binary), built in a temporary worktree, cached by commit."""
+def from_base(
+    project: Project, ref: str, cached: Callable[[str], Path], make: Callable[[Path, Path], Path]
+) -> tuple[str, Path]:
+    """(commit, `cached(commit)`): unless that file exists, `make(base workspace, cached path)`
+    produces it in a temporary worktree of the commit `ref` names, and it is copied there
+    atomically (last: a run killed before leaves no cache entry)."""
     workspace = project.workspace_path
     repo = git_toplevel(workspace)
     commit = resolve_ref(repo, ref)
     bench_dir = project.report_dir / "bench"
-    key = hashlib.sha256(f"{commit}\0{builder.key()}".encode()).hexdigest()[:16]
-    cached = bench_dir / "base-bin" / f"{binary}-{commit[:12]}-{key}"
-    if cached.is_file():
-        return commit, cached
+    path = cached(commit)
+    if path.is_file():
+        return commit, path
     with locked(bench_dir, ".base.lock"):
-        if cached.is_file():
-            return commit, cached
+        if path.is_file():
+            return commit, path
         with worktree(repo, commit, bench_dir / f"base-worktree-{commit[:12]}") as tree:
             relative = workspace.relative_to(repo)
             base_workspace = tree / relative
@@ -162,6 +165,22 @@ def build_base(project: Project, ref: str, builder: BaseBuilder, binary: str) ->
                     f"The base ref {ref!r} ({commit[:12]}) has no Cargo workspace at {relative}.",
                     "choose a base revision that contains the workspace.",
                 )
-            built = builder.build(base_workspace, bench_dir / "base-target")
-            atomic_copy(built, cached)
-    return commit, cached
+            atomic_copy(make(base_workspace, path), path)
+    return commit, path
+
+
+def cache_key(commit: str, key: str) -> str:
+    return hashlib.sha256(f"{commit}\0{key}".encode()).hexdigest()[:16]
+
+
+def build_base(project: Project, ref: str, builder: BaseBuilder, binary: str) -> tuple[str, Path]:
+    """(commit, path of the base binary), built in a temporary worktree, cached by commit."""
+    bench_dir = project.report_dir / "bench"
+
+    def cached(commit: str) -> Path:
+        key = cache_key(commit, builder.key())
+        return bench_dir / "base-bin" / f"{binary}-{commit[:12]}-{key}"
+
+    return from_base(
+        project, ref, cached, lambda tree, _: builder.build(tree, bench_dir / "base-target")
+    )

@@ -93,12 +93,15 @@ def fingerprint_mismatch(a: dict[str, str], b: dict[str, str] | None) -> list[st
     return [k for k in FINGERPRINT_KEYS if a.get(k) != b.get(k)]
 
 
+def inconclusive_reason(run: BenchRun) -> str:
+    """Why timings cannot be compared with this run's base (empty when they can)."""
+    mismatch = fingerprint_mismatch(run.fingerprint, run.base_fingerprint)
+    return f"base measured on another machine ({', '.join(mismatch)} differ)" if mismatch else ""
+
+
 def evaluate(run: BenchRun, gate: Gate, seed: int = 0) -> list[Row]:
     """Every row of the report, in case order, then sizes."""
-    mismatch = fingerprint_mismatch(run.fingerprint, run.base_fingerprint)
-    inconclusive = (
-        f"base measured on another machine ({', '.join(mismatch)} differ)" if mismatch else ""
-    )
+    inconclusive = inconclusive_reason(run)
     paired = run.comparison == "interleaved"
     binary = Path(run.head.binary).name
     rows: list[Row] = []
@@ -163,12 +166,6 @@ def _timing_row(m: Metric, judge: Judge, quantile: float | None = None) -> Row:
     note = decision.reason
     if inconclusive:
         verdict, note = "inconclusive", inconclusive
-    elif verdict == "unchanged" and decision.detectable > gate.threshold + 1e-12:
-        verdict = "too noisy"
-        note = (
-            f"the run resolves changes of {decision.detectable:.1%} and more, the threshold is "
-            f"{gate.threshold:.1%}"
-        )
     if not paired and not inconclusive:
         note += "; cross-run comparison (less reliable than an interleaved --base run)"
     return replace(

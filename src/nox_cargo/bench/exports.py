@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import statistics
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ def github_action_benchmark(
     smaller: list[dict[str, Any]] = []
     bigger: list[dict[str, Any]] = []
     for row in rows:
-        if row.metric == "runs" or row.verdict == "not measured":
+        if row.metric == "runs" or row.verdict == "not measured" or math.isnan(row.head):
             continue
         entry: dict[str, Any] = {
             "name": f"{row.case} — {row.metric}",

@@ -3,6 +3,7 @@ and the PR comment (bench.md, which the workflows stage posts)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from nox_cargo.bench.compare import Row
@@ -28,8 +29,12 @@ NO_FIGURE = ("not measured",)
 
 
 def fmt(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "—"  # not measured on this side (a micro benchmark the head does not have)
     if unit == "ms":
         text = f"{value:.3f}" if value < 100 else f"{value:.1f}"
+    elif unit in ("ns", "µs"):
+        text = f"{value:.4g}"
     elif unit == "MiB":
         text = f"{value:.2f}"
     elif unit == "B":
@@ -56,7 +61,8 @@ def cells(row: Row) -> tuple[str, ...]:
     head = fmt(row.head, row.unit)
     if row.spread is not None and row.unit == "ms":
         head += f" ± {row.spread:.3f}"
-    delta = f"{row.delta * 100:+.1f} %" if row.delta is not None and row.unit else ""
+    shown = row.delta is not None and not math.isnan(row.delta) and row.unit
+    delta = f"{row.delta * 100:+.1f} %" if shown and row.delta is not None else ""
     if row.ratio is not None and delta:
         delta += " ¹"  # the paired estimate, explained under the table
     verdict = ICONS.get(row.verdict, row.verdict)
@@ -127,6 +133,13 @@ def markdown(run: BenchRun, rows: Sequence[Row], history: Sequence[Trend] = ()) 
         f"% and the change is ≥ +{run.settings.get('threshold_percent')} %; a row whose run "
         "cannot resolve that threshold says *not gated: too noisy* instead of *unchanged*.",
     ]
+    if run.micro:
+        lines.append(
+            "Micro benchmarks (`cargo bench`, criterion): criterion's median time per iteration; "
+            "alone, with criterion's own interval; against a base, the 99 % bootstrap interval "
+            "of the ratio of medians on criterion's samples, from two separate runs "
+            "(cross-run, not interleaved)."
+        )
     if any(r.ratio is not None for r in rows):
         lines += ["", _delta_footnote(run, rows)]
     if history:

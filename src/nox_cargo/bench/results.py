@@ -72,6 +72,37 @@ class SizeEntry:
 
 
 @dataclass(frozen=True)
+class MicroEstimate:
+    """One `cargo bench` benchmark as its harness computed it; times in ns per iteration.
+
+    `median_ns` is criterion's point estimate of the median of the per-sample mean iteration
+    times, `low_ns`..`high_ns` its bootstrap interval at `confidence` (criterion's, 0.95 unless
+    the benchmark sets another). `samples_ns` are those per-sample times (sample.json's
+    times / iters): the base/head comparison resamples them.
+    """
+
+    median_ns: float
+    low_ns: float
+    high_ns: float
+    confidence: float
+    samples_ns: tuple[float, ...] = ()
+    source: str = ""  # the file it was read from
+
+
+@dataclass(frozen=True)
+class MicroResult:
+    """A micro benchmark of `cargo bench` (criterion), on the head and, when compared, the base."""
+
+    id: str  # the harness's full id, e.g. "parse/utf8/1024"
+    harness: str  # "criterion"
+    head: MicroEstimate | None
+    base: MicroEstimate | None = None
+    # With `--base`: (base, head) estimates of each round, the two run back to back in random
+    # order; `head` and `base` are then the last round's.
+    rounds: tuple[tuple[MicroEstimate, MicroEstimate], ...] = ()
+
+
+@dataclass(frozen=True)
 class BenchRun:
     created: str
     fingerprint: dict[str, str]
@@ -84,6 +115,7 @@ class BenchRun:
     base_sizes: tuple[SizeEntry, ...] = ()
     baseline_file: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    micro: tuple[MicroResult, ...] = ()  # `cargo bench` results (optional, additive)
 
     def to_json(self) -> str:
         return json.dumps(self.document(), indent=1, sort_keys=True) + "\n"
@@ -219,4 +251,32 @@ def _parse(d: dict[str, Any]) -> BenchRun:
         base_sizes=_sizes(d.get("base_sizes", [])),
         baseline_file=str(d.get("baseline_file", "")),
         settings=dict(d.get("settings", {})),
+        micro=tuple(_micro(m) for m in d.get("micro") or ()),
     )
+
+
+def parse_estimate(value: Any) -> MicroEstimate | None:
+    if value is None:
+        return None
+    numbers = {k: float(value[k]) for k in ("median_ns", "low_ns", "high_ns", "confidence")}
+    samples = tuple(float(s) for s in value.get("samples_ns") or ())
+    if not all(math.isfinite(v) and v >= 0 for v in (*numbers.values(), *samples)):
+        raise ValueError(f"micro benchmark estimate {value!r} holds a negative or non-number")
+    return MicroEstimate(**numbers, samples_ns=samples, source=str(value.get("source", "")))
+
+
+def _micro(value: Any) -> MicroResult:
+    return MicroResult(
+        id=str(value["id"]),
+        harness=str(value["harness"]),
+        head=parse_estimate(value.get("head")),
+        base=parse_estimate(value.get("base")),
+        rounds=tuple(_pair(r) for r in value.get("rounds") or ()),
+    )
+
+
+def _pair(value: Any) -> tuple[MicroEstimate, MicroEstimate]:
+    base, head = (parse_estimate(v) for v in value)
+    if base is None or head is None:
+        raise ValueError("a round needs a base and a head estimate")
+    return base, head

@@ -32,7 +32,17 @@ from rich.progress import (
 )
 
 from nox_cargo import git
-from nox_cargo.bench import chart, exports, history, report, series, sizes, trend_chart
+from nox_cargo.bench import (
+    cargo_bench,
+    chart,
+    exports,
+    history,
+    micro_compare,
+    report,
+    series,
+    sizes,
+    trend_chart,
+)
 from nox_cargo.bench.baseref import BaseBuilder, StageBuilder, build_base
 from nox_cargo.bench.cases import parse_compare, prepare_cases
 from nox_cargo.bench.compare import Gate, Row, evaluate, regressions
@@ -177,9 +187,11 @@ def with_baseline(run: BenchRun, baseline: BenchRun, path: Path) -> BenchRun:
             cases.append(case)
             continue
         cases.append(replace(case, base=old.head))
+    ran = run.settings.get("cargo_bench", {}).get("ran", False)
     return replace(
         run,
         cases=tuple(cases),
+        micro=cargo_bench.from_saved(run.micro, baseline.micro) if ran else run.micro,
         comparison="baseline",
         base=baseline.head,
         base_fingerprint=baseline.fingerprint,
@@ -293,6 +305,7 @@ def run_bench(
     if config.fresh_copies:
         sides = fresh_copies(sides, bench_dir / "run")
     results = measure_cases(launcher, cases, sides, sampling, bench_dir / "work")
+    micro = cargo_bench.micro_results(project, base_ref)
     binary_size = SizeEntry(
         "binary",
         f"{target_id}/{binary}",
@@ -323,11 +336,16 @@ def run_bench(
                     "fresh_copies",
                 )
             },
+            "cargo_bench": {"ran": micro.ran, "note": micro.note},
         },
+        micro=micro.results,
     )
     if baseline is not None and baseline_path is not None:
         run = with_baseline(run, baseline, baseline_path)
-    rows = evaluate(run, Gate.from_config(config), seed=config.seed)
+    bench_gate = Gate.from_config(config)
+    rows = evaluate(run, bench_gate, seed=config.seed) + micro_compare.rows_of(
+        run, bench_gate, config.seed
+    )
     rule = history.AlertRule(percent=config.alert_percent, window=config.alert_window)
     trends = history.trends(prior.runs, run, rule, config.history_length) if prior else []
     out = write_outputs(bench_dir, run, rows, trends)

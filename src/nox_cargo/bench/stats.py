@@ -16,7 +16,7 @@ from typing import Literal
 DEFAULT_CONFIDENCE = 0.99
 DEFAULT_RESAMPLES = 2000
 
-Verdict = Literal["regression", "improvement", "unchanged", "inconclusive"]
+Verdict = Literal["regression", "improvement", "unchanged", "too noisy", "inconclusive"]
 
 
 def median(values: Sequence[float]) -> float:
@@ -192,8 +192,9 @@ def decide(estimate: RatioEstimate, floor: float, threshold: float) -> Decision:
     """The gate for a timing metric (smaller is better).
 
     Regression: the whole interval lies above 1 + floor AND the point estimate is at least
-    1 + threshold. Improvement: the mirror image. Anything else is unchanged: the run cannot
-    tell, or the change is too small to matter.
+    1 + threshold. Improvement: the mirror image. Anything else is unchanged when the run could
+    have called a change of the threshold's size (floor + CI half-width <= threshold), and
+    "too noisy" when it could not: then it is not gated, and says what it could resolve.
     """
     r, lo, hi = estimate.ratio, estimate.low, estimate.high
     # A change d is called when d - half_width > floor and d >= threshold.
@@ -204,6 +205,13 @@ def decide(estimate: RatioEstimate, floor: float, threshold: float) -> Decision:
     elif hi < 1.0 - floor and r <= 1.0 - threshold:
         verdict = "improvement"
         reason = f"CI [{lo:.3f}, {hi:.3f}] below {1 - floor:.3f} and ratio <= {1 - threshold:.3f}"
+    elif detectable > threshold + 1e-12:
+        # "unchanged" would claim a check this run could not make.
+        verdict = "too noisy"
+        reason = (
+            f"CI [{lo:.3f}, {hi:.3f}]: the run resolves changes of {detectable:.1%} and more, "
+            f"the threshold is {threshold:.1%}"
+        )
     else:
         verdict = "unchanged"
         reason = f"CI [{lo:.3f}, {hi:.3f}] does not clear the {floor:.0%}/{threshold:.0%} gate"

@@ -725,6 +725,27 @@ class BenchConfig:
         default=False,
         metadata=_doc("a history alert fails the session (default: a warning and a report line)"),
     )
+    cargo_bench: Literal["auto", "always", "never"] = field(
+        default="auto",
+        metadata=_doc(
+            "run `cargo bench` and collect criterion's estimates: `auto` = when a member has a "
+            "`[[bench]]` target and criterion or divan as dev-dependency"
+        ),
+    )
+    cargo_bench_rounds: int = field(
+        default=5,
+        metadata=_doc(
+            "with `--base`: rounds in which each benchmark runs once on the base and once on "
+            "the head, back to back in random order"
+        ),
+    )
+    cargo_bench_args: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "extra arguments of `cargo bench`; harness options after `--`, e.g. "
+            '`["--", "--measurement-time", "2"]`'
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.target and not TARGET_ID.match(self.target):
@@ -746,8 +767,13 @@ class BenchConfig:
                 raise Invalid(key, "must be a percentage in [0, 100)")
         if self.noise_floor_percent > self.threshold_percent:
             raise Invalid("noise-floor-percent", "cannot exceed threshold-percent")
+        if self.cargo_bench_rounds < 2:
+            raise Invalid("cargo-bench-rounds", "need at least 2 rounds")
         if self.base and self.baseline is not None:
             raise Invalid("base", "give `base` or `baseline`, not both")
+        self._check_history()
+
+    def _check_history(self) -> None:
         if self.history_length < 2:
             raise Invalid("history-length", "must be at least 2")
         if not 0 < self.alert_percent < 1000:

@@ -51,6 +51,11 @@ class Package:
         return "cdylib" in self.lib_kinds
 
 
+def report_dir_of(target_dir: Path) -> Path:
+    """Reports, caches and helper binaries of nox-cargo live here, under the target dir."""
+    return target_dir / "nox-cargo"
+
+
 @dataclass(frozen=True)
 class Workspace:
     """The workspace as cargo sees it."""
@@ -70,8 +75,7 @@ class Workspace:
 
     @property
     def report_dir(self) -> Path:
-        """Reports, caches and helper binaries of nox-cargo live here, under the target dir."""
-        return self.target_dir / "nox-cargo"
+        return report_dir_of(self.target_dir)
 
     @property
     def rust_version(self) -> Version | None:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.fsutil import atomic_write_text
-from nox_cargo.manifest import sha256_file
 
 RACY_NS = 2_000_000_000
 _SKIP_DIRS = {"target", ".git", "node_modules", "__pycache__"}
@@ -100,10 +99,16 @@ class FileHashes:
             hashed_at = known[4]
             if isinstance(hashed_at, int) and stat.st_ctime_ns + RACY_NS < hashed_at:
                 return known[5]
-        digest = sha256_file(path)
+        digest = self.read(path)
         self.memo[key] = [*signature, time.time_ns(), digest]
         self.changed = True
         return digest
+
+    def read(self, path: Path) -> str:
+        """Read and hash a file (the only place the memo reads file contents)."""
+        from nox_cargo.manifest import sha256_file  # not imported by a run that reads nothing
+
+        return sha256_file(path)
 
     def save(self) -> None:
         if self.memo_path is None or not self.changed:

@@ -8,6 +8,7 @@ ConfigError naming the key and the source. Checks that span sections live on `Co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import typing
 from collections.abc import Sequence
@@ -700,7 +701,10 @@ def toml_key(name: str) -> str:
     return name.replace("_", "-")
 
 
+@functools.cache
 def fields(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    """A section's fields with their resolved types (once per class: get_type_hints evaluates
+    every annotation, and a config load walks each section several times)."""
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
 

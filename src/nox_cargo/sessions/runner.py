@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import nox
 
-from nox_cargo.build.compiler import ensure_pinned
 from nox_cargo.config import Config
 from nox_cargo.console import Event, get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
@@ -221,6 +220,8 @@ def run_stage(
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
             if name not in _NO_PROVISIONING:
+                from nox_cargo.build.compiler import ensure_pinned  # not at `nox -l`
+
                 ensure_pinned(project)  # rustup's proxies need the pinned toolchain for cargo
             cache = _open_cache(project, name, cached, args)
             replayed = cache.lookup() if cache else None

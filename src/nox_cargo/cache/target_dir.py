@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -49,8 +48,8 @@ def _candidates(workspace_path: Path, environ: Mapping[str, str]) -> list[Path]:
     for directory in (workspace_path, *workspace_path.parents):
         found += [directory / "Cargo.toml", directory / ".cargo" / "config.toml"]
         found.append(directory / ".cargo" / "config")
-    home = environ.get("CARGO_HOME") or os.path.join(os.path.expanduser("~"), ".cargo")
-    found += [Path(home) / "config.toml", Path(home) / "config"]
+    home = Path(environ.get("CARGO_HOME") or Path("~/.cargo").expanduser())
+    found += [home / "config.toml", home / "config"]
     cargo = shutil.which("cargo", path=environ.get("PATH"))
     if cargo:
         found.append(Path(cargo))
@@ -105,6 +104,6 @@ def target_dir(
 
         with contextlib.suppress(OSError):  # the next run asks cargo again
             path = record_path(workspace_path)
-            os.makedirs(path.parent, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, json.dumps({"decides": digest, "target_dir": str(answer)}))
     return answer

@@ -182,11 +182,15 @@ class Target:
             )
 
 
-def strategy_names() -> tuple[str, ...]:
-    """The build strategies, in their registry's order (nox_cargo.build.strategies)."""
-    from nox_cargo.build.strategies import STRATEGIES
+# The build strategies, in the order they are tried by default. Named here so that loading the
+# config does not import the strategies themselves; `nox_cargo.build.strategies.STRATEGIES` is
+# built from this tuple and refuses to load when a name has no strategy or a strategy no name.
+STRATEGY_NAMES = ("native", "rustup", "zig", "cross")
 
-    return tuple(STRATEGIES)
+
+def strategy_names() -> tuple[str, ...]:
+    """The build strategies, in the order they are tried (the registry's order)."""
+    return STRATEGY_NAMES
 
 
 def check_strategies(key: str, names: Sequence[str]) -> None:

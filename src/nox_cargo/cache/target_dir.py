@@ -91,11 +91,14 @@ def recorded(workspace_path: Path) -> str | None:
 
 
 def target_dir(
-    workspace_path: Path, environ: Mapping[str, str], ask_cargo: Callable[[], Path]
+    workspace_path: Path,
+    environ: Mapping[str, str],
+    ask_cargo: Callable[[], Path],
+    now_ns: int | None = None,
 ) -> Path:
     """The target dir: the recorded answer while what decides it is unchanged, else cargo's
-    (`ask_cargo`), recorded when it is the default one."""
-    digest = decides(workspace_path, environ, time.time_ns())
+    (`ask_cargo`), recorded when it is the default one. `now_ns`: the clock (tests)."""
+    digest = decides(workspace_path, environ, time.time_ns() if now_ns is None else now_ns)
     if digest is not None and recorded(workspace_path) == digest:
         return default_target_dir(workspace_path)
     answer = ask_cargo()

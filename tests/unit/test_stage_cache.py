@@ -171,6 +171,39 @@ def test_a_remembered_hash_is_not_trusted_for_a_file_changed_just_before(tmp_pat
     assert FileHashes(memo).digest(path) != first
 
 
+def _stage_build(world: World, binary: bytes, duration: float) -> None:
+    """What `build(target=x86_64-gnu)` leaves in dist/: the staged binary and its manifest."""
+    from nox_cargo.manifest import sha256_file
+
+    staged = world.root / "dist" / "x86_64-gnu" / "weft"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(binary)
+    artifact = {"name": "weft", "path": "x86_64-gnu/weft", "sha256": sha256_file(staged)}
+    manifest = {"schema_version": 1, "target_id": "x86_64-gnu", "git_commit": "abc"}
+    manifest |= {"duration_seconds": duration, "artifacts": [artifact]}
+    later(staged.parent / "build-manifest.json", json.dumps(manifest))
+
+
+def test_later_stages_are_keyed_on_the_built_bytes_not_on_the_build_having_run(
+    world: World,
+) -> None:
+    """A rebuild that stages the same bytes (a comment-only change) leaves package cached; one
+    that stages other bytes re-runs it."""
+    from nox_cargo.stage_inputs import PACKAGE
+
+    def package_key() -> Key:
+        hashes = FileHashes(None)
+        project = world.project()
+        return key(PACKAGE, project, "package(target=x86_64-gnu)", "x86_64-gnu", {}, hashes)
+
+    _stage_build(world, b"\x7fELF weft 1", duration=12.5)
+    before = package_key()
+    _stage_build(world, b"\x7fELF weft 1", duration=31.0)  # rebuilt: same bytes, new mtime
+    assert package_key().changed(before.components) == []
+    _stage_build(world, b"\x7fELF weft 2", duration=12.5)  # other bytes
+    assert package_key().changed(before.components) == ["upstream"]
+
+
 class CountingHashes(FileHashes):
     """Counts the files the memo reads (its one seam for reading contents)."""
 

@@ -207,8 +207,11 @@ def test_later_stages_are_keyed_on_the_built_bytes_not_on_the_build_having_run(
 class CountingHashes(FileHashes):
     """Counts the files the memo reads (its one seam for reading contents)."""
 
-    def __init__(self, memo_path: Path | None) -> None:
-        super().__init__(memo_path)
+    def __init__(self, memo_path: Path | None, hashed_after: float = 0.0) -> None:
+        """`hashed_after`: hashes are stamped that many seconds after now (a file older than the
+        racy window when it is more than 2)."""
+        stamp = time.time_ns() + int(hashed_after * 1e9)
+        super().__init__(memo_path, clock=lambda: stamp)
         self.reads: list[str] = []
 
     def read(self, path: Path) -> str:
@@ -216,20 +219,11 @@ class CountingHashes(FileHashes):
         return super().read(path)
 
 
-def _hashed_later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Hashes taken from now on are stamped `seconds` later (a file older than the racy window)."""
-    stamp = time.time_ns() + int(seconds * 1e9)
-    monkeypatch.setattr(sources.time, "time_ns", lambda: stamp)
-
-
-def test_an_untouched_file_is_not_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_untouched_file_is_not_read_again(tmp_path: Path) -> None:
     for name in ("a.rs", "b.rs"):
         (tmp_path / name).write_text(f"// {name}\n")
     memo = tmp_path / "files.json"
-    _hashed_later(monkeypatch, 3)  # hashed 3 s after the files last changed
-    first = CountingHashes(memo)
+    first = CountingHashes(memo, hashed_after=3)  # 3 s after the files last changed
     digests = [first.digest(tmp_path / name) for name in ("a.rs", "b.rs")]
     first.save()
     assert first.reads == ["a.rs", "b.rs"]
@@ -250,13 +244,12 @@ def _memo_claims(memo: Path, path: Path, digest: str) -> None:
 
 @pytest.mark.parametrize("hashed_after", [0.0, 1.5])
 def test_a_file_changed_within_the_racy_window_is_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed_after: float
+    tmp_path: Path, hashed_after: float
 ) -> None:
     path = tmp_path / "lib.rs"
     path.write_text("pub fn a() -> u8 { 1 }\n")
     memo = tmp_path / "files.json"
-    _hashed_later(monkeypatch, hashed_after)  # within 2 s of the file's last change
-    hashes = CountingHashes(memo)
+    hashes = CountingHashes(memo, hashed_after)  # within 2 s of the file's last change
     true_digest = hashes.digest(path)
     hashes.save()
     # Same size, same mtime, same inode, same ctime, other content: only the racy rule sees it.
@@ -266,16 +259,13 @@ def test_a_file_changed_within_the_racy_window_is_read_again(
     assert again.reads == ["lib.rs"]
 
 
-def test_outside_the_racy_window_the_signature_is_trusted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_outside_the_racy_window_the_signature_is_trusted(tmp_path: Path) -> None:
     """The other side of the rule above: hashed 3 s after its last change, an unchanged
     signature is taken for unchanged content (the same setup, no read)."""
     path = tmp_path / "lib.rs"
     path.write_text("pub fn a() -> u8 { 1 }\n")
     memo = tmp_path / "files.json"
-    _hashed_later(monkeypatch, 3)
-    hashes = FileHashes(memo)
+    hashes = CountingHashes(memo, hashed_after=3)
     hashes.digest(path)
     hashes.save()
     _memo_claims(memo, path, "1" * 64)
@@ -284,15 +274,12 @@ def test_outside_the_racy_window_the_signature_is_trusted(
     assert again.reads == []
 
 
-def test_a_rewrite_with_the_same_size_and_mtime_is_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_rewrite_with_the_same_size_and_mtime_is_read_again(tmp_path: Path) -> None:
     """Even long after the hash: the rewrite changed the ctime (and the memo compares it)."""
     path = tmp_path / "lib.rs"
     path.write_text("one\n")
     memo = tmp_path / "files.json"
-    _hashed_later(monkeypatch, 3)
-    hashes = CountingHashes(memo)
+    hashes = CountingHashes(memo, hashed_after=3)
     first = hashes.digest(path)
     hashes.save()
     stat = path.stat()

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from nox_cargo.errors import NoxCargoError
@@ -81,8 +81,9 @@ def _walk(root: Path) -> list[str]:
 class FileHashes:
     """sha256 per file, remembered by (size, mtime, inode, ctime) in a JSON file."""
 
-    def __init__(self, memo_path: Path | None) -> None:
+    def __init__(self, memo_path: Path | None, clock: Callable[[], int] = time.time_ns) -> None:
         self.memo_path = memo_path
+        self.clock = clock  # when a file is hashed (ns): the racy rule compares it
         self.memo: dict[str, list[int | str]] = {}
         self.changed = False
         if memo_path is not None:
@@ -100,7 +101,7 @@ class FileHashes:
             if isinstance(hashed_at, int) and stat.st_ctime_ns + RACY_NS < hashed_at:
                 return known[5]
         digest = self.read(path)
-        self.memo[key] = [*signature, time.time_ns(), digest]
+        self.memo[key] = [*signature, self.clock(), digest]
         self.changed = True
         return digest
 

@@ -118,7 +118,14 @@ class Project:
         it is unchanged (see nox_cargo.cache.target_dir), so a cached session starts no cargo."""
         from nox_cargo.cache.target_dir import target_dir
 
-        return target_dir(self.workspace_path, self.environ, lambda: self.workspace.target_dir)
+        return target_dir(
+            self.workspace_path,
+            self.environ,
+            lambda: self.workspace.target_dir,
+            # The config file too (Cargo.toml is already in): asking cargo also checks, through
+            # `workspace`, that the config is not given in both files.
+            also=[self.root / "pyproject.toml"],
+        )
 
     @property
     def report_dir(self) -> Path:

@@ -307,7 +307,9 @@ class Cargo:
         return self.answer
 
 
-LATER = time.time_ns() + 10**10  # every file of the test is older than the racy window then
+def after_window() -> int:
+    """A clock 10 s ahead: every file the test wrote is older than the racy window then."""
+    return time.time_ns() + 10**10
 
 
 def test_the_target_dir_is_asked_once_then_recorded(tmp_path: Path) -> None:
@@ -318,8 +320,8 @@ def test_the_target_dir_is_asked_once_then_recorded(tmp_path: Path) -> None:
     (ws / "Cargo.toml").write_text("[workspace]\n")
     environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
     cargo = Cargo(ws / "target")
-    assert target_dir(ws, environ, cargo, LATER) == ws / "target"
-    assert target_dir(ws, environ, cargo, LATER) == ws / "target"
+    assert target_dir(ws, environ, cargo, after_window()) == ws / "target"
+    assert target_dir(ws, environ, cargo, after_window()) == ws / "target"
     assert cargo.asked == 1
 
 
@@ -331,6 +333,7 @@ def test_the_target_dir_is_asked_once_then_recorded(tmp_path: Path) -> None:
         "home/config.toml",  # ... or in $CARGO_HOME
         "ws/Cargo.toml",  # the manifest (a workspace above claiming it, ...)
         "env",  # CARGO_TARGET_DIR
+        "pyproject.toml",  # the project's config (`also`)
     ],
 )
 def test_what_decides_the_target_dir_asks_cargo_again(tmp_path: Path, change: str) -> None:
@@ -341,7 +344,8 @@ def test_what_decides_the_target_dir_asks_cargo_again(tmp_path: Path, change: st
     (ws / "Cargo.toml").write_text("[workspace]\n")
     environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
     cargo = Cargo(ws / "target")
-    target_dir(ws, environ, cargo, LATER)
+    also = [tmp_path / "pyproject.toml"]
+    target_dir(ws, environ, cargo, after_window(), also)
     if change == "env":
         environ["CARGO_TARGET_DIR"] = str(tmp_path / "elsewhere")
     else:
@@ -349,7 +353,7 @@ def test_what_decides_the_target_dir_asks_cargo_again(tmp_path: Path, change: st
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text('[build]\ntarget-dir = "elsewhere"\n')
     cargo.answer = tmp_path / "elsewhere"
-    assert target_dir(ws, environ, cargo, LATER) == tmp_path / "elsewhere"
+    assert target_dir(ws, environ, cargo, after_window(), also) == tmp_path / "elsewhere"
     assert cargo.asked == 2
 
 
@@ -361,8 +365,8 @@ def test_a_target_dir_elsewhere_or_a_file_just_changed_is_not_recorded(tmp_path:
     (ws / "Cargo.toml").write_text("[workspace]\n")
     environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
     elsewhere = Cargo(tmp_path / "elsewhere")
-    target_dir(ws, environ, elsewhere, LATER)
-    target_dir(ws, environ, elsewhere, LATER)
+    target_dir(ws, environ, elsewhere, after_window())
+    target_dir(ws, environ, elsewhere, after_window())
     assert elsewhere.asked == 2
     just_now = Cargo(ws / "target")
     target_dir(ws, environ, just_now)  # Cargo.toml was written less than 2 s ago

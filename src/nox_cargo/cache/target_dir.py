@@ -22,7 +22,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from nox_cargo.cache.sources import RACY_NS
@@ -42,9 +42,11 @@ def record_path(workspace_path: Path) -> Path:
     return cache_dir(report_dir_of(default_target_dir(workspace_path))) / RECORD
 
 
-def _candidates(workspace_path: Path, environ: Mapping[str, str]) -> list[Path]:
+def _candidates(
+    workspace_path: Path, environ: Mapping[str, str], also: Sequence[Path] = ()
+) -> list[Path]:
     """Every file whose content can change what `cargo metadata` answers for the target dir."""
-    found = []
+    found = list(also)
     for directory in (workspace_path, *workspace_path.parents):
         found += [directory / "Cargo.toml", directory / ".cargo" / "config.toml"]
         found.append(directory / ".cargo" / "config")
@@ -56,11 +58,13 @@ def _candidates(workspace_path: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def decides(workspace_path: Path, environ: Mapping[str, str], now_ns: int) -> str | None:
-    """The digest of what the target dir depends on; None when a file changed too recently
-    (less than RACY_NS before `now_ns`) for its identity to be trusted."""
+def decides(
+    workspace_path: Path, environ: Mapping[str, str], now_ns: int, also: Sequence[Path] = ()
+) -> str | None:
+    """The digest of what the target dir depends on (and of the files in `also`); None when a
+    file changed too recently (less than RACY_NS before `now_ns`) to trust its identity."""
     signatures: list[object] = []
-    for path in _candidates(workspace_path, environ):
+    for path in _candidates(workspace_path, environ, also):
         try:
             stat = path.stat()
         except OSError:
@@ -95,10 +99,14 @@ def target_dir(
     environ: Mapping[str, str],
     ask_cargo: Callable[[], Path],
     now_ns: int | None = None,
+    also: Sequence[Path] = (),
 ) -> Path:
     """The target dir: the recorded answer while what decides it is unchanged, else cargo's
-    (`ask_cargo`), recorded when it is the default one. `now_ns`: the clock (tests)."""
-    digest = decides(workspace_path, environ, time.time_ns() if now_ns is None else now_ns)
+    (`ask_cargo`), recorded when it is the default one. `also`: more files whose change asks
+    cargo again (the project's config: asking also checks it is not given twice). `now_ns`: the
+    clock (tests)."""
+    now = time.time_ns() if now_ns is None else now_ns
+    digest = decides(workspace_path, environ, now, also)
     if digest is not None and recorded(workspace_path) == digest:
         return default_target_dir(workspace_path)
     answer = ask_cargo()

@@ -4,8 +4,10 @@ Makes a scratch project around a fresh copy of examples/weft (this repository's 
 config, its Dockerfile, a git commit), then in one run:
 
 1. plain `nox` on it, first run (cold) and second run (nothing changed);
-2. one line of weft-core changed (a constant's doc comment gains a word... no: a real code line,
-   see ONE_LINE), plain `nox` again: which sessions ran and which were reused (`cached:`);
+2. (a) one code line of weft-core changed (ONE_LINE), plain `nox` again, then (b) a comment-only
+   change to the same file (a line appended: no code line moves), plain `nox` again: for each,
+   which sessions ran (and why), which were reused (`cached:`), and which staged binaries came
+   out with other bytes (the later stages are keyed on those bytes, not on the build re-running);
 3. on that warm tree, alternating in random order, N rounds each:
    `nox -s "lint(step=clippy)"` vs the same `cargo clippy` command in the workspace,
    `nox -s "lint(step=clippy)"` vs `nox -l`, and `nox -l` vs `python -c "import nox"`.
@@ -13,7 +15,9 @@ config, its Dockerfile, a git commit), then in one run:
 Every time is taken around spawn/wait of the process on a monotonic clock; CPU time (user + sys
 of the child, from wait4) is shown beside it because it moves less on a loaded machine. Medians
 of N; ratios and differences of the medians. The machine's load average is printed before and
-after: on a shared machine, read the differences, not the absolute times.
+after: on a shared machine, read the differences, not the absolute times. nox-cargo's modules
+are byte-compiled first (`compileall`), as an installed package is: with PYTHONDONTWRITEBYTECODE
+set and no `__pycache__`, every process would compile them from source (about 40 ms).
 
     python benchmarks/pipeline.py [-n 7] [--keep]
 """
@@ -21,6 +25,7 @@ after: on a shared machine, read the differences, not the absolute times.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -95,6 +100,15 @@ def make_project(root: Path) -> Path:
     return root
 
 
+def staged_binaries(root: Path) -> dict[str, str]:
+    """sha256 of every binary the build stages staged, by `<target>/<name>`."""
+    found = {}
+    for manifest in sorted((root / "dist").glob("*/build-manifest.json")):
+        for artifact in json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]:
+            found[f"{manifest.parent.name}/{artifact['name']}"] = artifact["sha256"]
+    return found
+
+
 REASONS: dict[str, str] = {}  # session → why its recorded result was not reused (last log read)
 
 
@@ -165,6 +179,8 @@ def main() -> int:
         if k not in ("CI", "GITHUB_ACTIONS", "CARGO_TARGET_DIR") and not k.startswith("NOX_CARGO")
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    # Byte-compiled like an installed package (see the docstring); nothing else is written.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True)
     print(f"load average before: {os.getloadavg()}, {os.cpu_count()} CPUs")
     scratch = Path(tempfile.mkdtemp(prefix="nox-cargo-pipeline-"))
     try:
@@ -185,16 +201,20 @@ def main() -> int:
 
         path, old, new = ONE_LINE
         source = root / "weft" / path
-        for what, text in (
-            ("one code line of weft-core changed", source.read_text().replace(old, new, 1)),
-            ("a comment appended to weft-core", source.read_text() + "// a comment\n"),
+        for what, change in (
+            ("(a) one code line of weft-core changed", lambda text: text.replace(old, new, 1)),
+            ("(b) a comment appended to weft-core", lambda text: text + "// a comment\n"),
         ):
-            source.write_text(text)
+            before = staged_binaries(root)
+            source.write_text(change(source.read_text()))
             done = timed(nox, root, env)
             ran, cached, skipped = sessions_of(done.output)
+            after = staged_binaries(root)
+            differ = [name for name in after if before.get(name) != after[name]]
             print(f"\n{what}: plain nox {done.wall:.1f} s wall (exit {done.code})")
             print(f"  ran again: {', '.join(ran)}")
             print(f"  reused:    {', '.join(cached) or 'none'}")
+            print(f"  staged binaries with other bytes: {', '.join(differ) or 'none'}")
 
         weft = root / "weft"
         clippy = ["cargo", "clippy", "--workspace", "--locked", "--", "-D", "warnings"]

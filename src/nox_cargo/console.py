@@ -1,23 +1,44 @@
-"""Rich output that knows GitHub Actions: fold groups, `::error::` annotations, the job summary."""
+"""Output that knows GitHub Actions: fold groups, `::error::` annotations, the job summary.
+
+Lines (`info`, `success`, the group heading, ...) are written directly, with ANSI colours when
+the output is a terminal (or GitHub Actions; never with NO_COLOR); rich is imported only for
+what needs it, tables and the bench progress bar, so a session that shows a few lines (a cached
+one) does not pay for importing it.
+"""
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
 
 
 def escape(text: str) -> str:
-    """rich markup escaping; rich is imported on first output, not when nox starts."""
+    """rich markup escaping (for text inside a rich table)."""
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+# SGR codes of the styles the lines use (rich's names).
+_SGR = {
+    "cyan": "36",
+    "green": "32",
+    "yellow": "33",
+    "bold": "1",
+    "bold red": "1;31",
+    "bold blue": "1;34",
+    "dim": "2",
+    "rule": "92",  # rich's rule.line: bright_green
+}
 
 
 def _escape_data(text: str) -> str:
@@ -38,6 +59,7 @@ class Console:
         summary = environ.get("GITHUB_STEP_SUMMARY")
         self.summary_path = Path(summary) if summary else None
         self._file = file
+        self._environ = environ
         self._rich: RichConsole | None = None
         self._recorded: list[Event] | None = None
 
@@ -56,36 +78,56 @@ class Console:
         return self._rich
 
     # -- plain lines -------------------------------------------------------------------------
+    @property
+    def file(self) -> IO[str]:
+        """Where output goes: resolved at each write (pytest's capture swaps sys.stdout)."""
+        return cast("IO[str]", self._file) if self._file is not None else sys.stdout
+
+    def _colours(self) -> bool:
+        """ANSI colours as rich would use them: never with NO_COLOR, always on GitHub Actions
+        or with FORCE_COLOR, else on a terminal that is not `dumb`."""
+        env = self._environ
+        if env.get("NO_COLOR"):
+            return False
+        if self.github or env.get("FORCE_COLOR"):
+            return True
+        isatty = getattr(self.file, "isatty", None)
+        return bool(isatty and isatty()) and env.get("TERM", "") not in ("dumb", "unknown")
+
+    def _style(self, style: str, text: str) -> str:
+        return f"\x1b[{_SGR[style]}m{text}\x1b[0m" if self._colours() else text
+
     def _raw(self, line: str) -> None:
-        """Write a line untouched by rich (workflow commands must start the line verbatim)."""
-        self.rich.file.write(line + "\n")
-        self.rich.file.flush()
+        """Write a line as it is (workflow commands must start the line verbatim)."""
+        file = self.file
+        file.write(line + "\n")
+        file.flush()
 
     def output_line(self, line: str) -> None:
         self._raw(line)
 
     def info(self, message: str) -> None:
-        self.rich.print(f"[cyan]nox-cargo[/]: {escape(message)}")
+        self._raw(f"{self._style('cyan', 'nox-cargo')}: {message}")
 
     def success(self, message: str) -> None:
         self._record("success", message)
-        self.rich.print(f"[green]✓[/] {escape(message)}")
+        self._raw(f"{self._style('green', '✓')} {message}")
 
     def warn(self, message: str) -> None:
         self._record("warn", message)
-        self.rich.print(f"[yellow]![/] {escape(message)}")
+        self._raw(f"{self._style('yellow', '!')} {message}")
         if self.github:
             self._raw(f"::warning title=nox-cargo::{_escape_data(message)}")
 
     def skip(self, reason: str, hint: str | None) -> None:
         text = reason + (f"\nFix: {hint}" if hint else "")
-        self.rich.print(f"[yellow]skipped[/]: {escape(text)}")
+        self._raw(f"{self._style('yellow', 'skipped')}: {text}")
         if self.github:
             self._raw(f"::notice title=nox-cargo skipped::{_escape_data(text)}")
 
     def error(self, message: str, hint: str | None = None, title: str = "nox-cargo") -> None:
         text = message + (f"\nFix: {hint}" if hint else "")
-        self.rich.print(f"[bold red]error[/]: {escape(text)}")
+        self._raw(f"{self._style('bold red', 'error')}: {text}")
         if self.github:
             self._raw(f"::error title={_escape_property(title)}::{_escape_data(text)}")
 
@@ -96,9 +138,17 @@ class Console:
         env: Mapping[str, str] | None = None,
     ) -> None:
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
-        where = f"  [dim](in {escape(str(cwd))})[/]" if cwd else ""
+        where = "  " + self._style("dim", f"(in {cwd})") if cwd else ""
         shown = (prefix + " " if prefix else "") + shlex.join(argv)
-        self.rich.print(f"[bold blue]$[/] {escape(shown)}{where}")
+        self._raw(f"{self._style('bold blue', '$')} {shown}{where}")
+
+    def _rule(self, title: str) -> None:
+        """`title ─────` across the terminal (80 columns when it is not one), as rich's rule."""
+        width = shutil.get_terminal_size((80, 24)).columns
+        encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
+        char = "─" if encoding.startswith("utf") else "-"
+        line = char * max(width - len(title) - 1, 0)
+        self._raw(f"{self._style('bold', title)} {self._style('rule', line)}".rstrip())
 
     # -- structure ---------------------------------------------------------------------------
     @contextmanager
@@ -107,7 +157,7 @@ class Console:
         if self.github:
             self._raw(f"::group::{_escape_data(title)}")
         else:
-            self.rich.rule(f"[bold]{escape(title)}", align="left")
+            self._rule(title)
         try:
             yield
         finally:

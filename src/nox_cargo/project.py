@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nox_cargo import config as cfg
 from nox_cargo.errors import ConfigError
-from nox_cargo.workspace import Workspace, load_workspace
+from nox_cargo.workspace import Workspace, load_workspace, report_dir_of
 
 _CI_FALSE = {"", "0", "false", "no"}
 
@@ -113,8 +113,23 @@ class Project:
         return (self.base_dir / self.config.dist_dir).resolve()
 
     @property
+    def target_dir(self) -> Path:
+        """The workspace's target dir: cargo's answer, recorded between runs while what decides
+        it is unchanged (see nox_cargo.cache.target_dir), so a cached session starts no cargo."""
+        from nox_cargo.cache.target_dir import target_dir
+
+        return target_dir(
+            self.workspace_path,
+            self.environ,
+            lambda: self.workspace.target_dir,
+            # The config file too (Cargo.toml is already in): asking cargo also checks, through
+            # `workspace`, that the config is not given in both files.
+            also=[self.root / "pyproject.toml"],
+        )
+
+    @property
     def report_dir(self) -> Path:
-        return self.workspace.report_dir
+        return report_dir_of(self.target_dir)
 
     @property
     def locked(self) -> list[str]:

@@ -53,6 +53,11 @@ class Package:
         return "cdylib" in self.lib_kinds
 
 
+def report_dir_of(target_dir: Path) -> Path:
+    """Reports, caches and helper binaries of nox-cargo live here, under the target dir."""
+    return target_dir / "nox-cargo"
+
+
 @dataclass(frozen=True)
 class Workspace:
     """The workspace as cargo sees it."""
@@ -72,8 +77,7 @@ class Workspace:
 
     @property
     def report_dir(self) -> Path:
-        """Reports, caches and helper binaries of nox-cargo live here, under the target dir."""
-        return self.target_dir / "nox-cargo"
+        return report_dir_of(self.target_dir)
 
     @property
     def rust_version(self) -> Version | None:

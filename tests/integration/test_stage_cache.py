@@ -7,11 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import nox_env, run_nox
+from nox_cargo.manifest import sha256_file
+from tests.integration.conftest import make_project, nox_env, run_nox
+from tests.integration.release_project import CONFIG, EPOCH, TARGET
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +116,79 @@ def test_nox_l_starts_no_process(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "lint(step=clippy)" in done.stdout
     assert "started a process" not in done.stdout + done.stderr
+
+
+def test_a_cached_session_starts_only_git(project: Path) -> None:
+    """Once the target dir is recorded, a cached session runs no cargo (no `cargo metadata`, no
+    `rustc -vV`): an audit hook lists every process the third run starts."""
+    fmt(project)
+    # The record is made only once the workspace's files are 2 s old (the racy rule).
+    time.sleep(max(0.0, (project / "weft" / "Cargo.toml").stat().st_ctime + 2.5 - time.time()))
+    assert reused(fmt(project))
+    assert (project / "weft" / "target" / "nox-cargo" / "cache" / "target-dir.json").is_file()
+    hook = (
+        "import sys\n"
+        "def audit(event, args):\n"
+        "    if event == 'subprocess.Popen':\n"
+        "        print('started:', list(args[1])[0], file=sys.stderr)\n"
+        "sys.addaudithook(audit)\n"
+        "import runpy\n"
+        f"sys.argv = ['nox', '-s', {FMT!r}]\n"
+        "runpy.run_module('nox', run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", hook],
+        cwd=project,
+        env=nox_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert reused(done.stdout), done.stdout
+    started = [line.split()[-1] for line in done.stderr.splitlines() if line.startswith("started:")]
+    # nox itself looks for `uv` at start (its venv backends); nox-cargo starts git alone.
+    assert [name for name in started if Path(name).name != "uv"] == ["git"], done.stderr
+
+
+def sessions(output: str) -> dict[str, str]:
+    """Each session's part of a nox log."""
+    parts: dict[str, str] = {}
+    current = ""
+    for line in output.splitlines():
+        if line.startswith("nox > Running session "):
+            current = line.removeprefix("nox > Running session ").strip()
+        parts[current] = parts.get(current, "") + line + "\n"
+    return parts
+
+
+def test_a_comment_only_change_rebuilds_and_leaves_the_package_cached(tmp_path: Path) -> None:
+    """Later stages are keyed on the staged bytes: a comment appended to weft-core (no line of
+    code moves, the release binary comes out byte-identical) re-runs the build but not the
+    package; a code change gives other bytes and re-runs both."""
+    project = make_project(tmp_path / "project", CONFIG)
+    env = {"SOURCE_DATE_EPOCH": EPOCH}
+    build, package = f"build(target={TARGET})", f"package(target={TARGET})"
+    staged = project / "dist" / TARGET / "weft"
+    stats = project / "weft" / "crates" / "weft-core" / "src" / "stats.rs"
+
+    def run() -> dict[str, str]:
+        done = run_nox(project, "-s", package, env=env)
+        assert done.returncode == 0, done.stdout[-4000:]
+        return sessions(done.stdout)
+
+    run()
+    built = sha256_file(staged)
+    stats.write_text(stats.read_text() + "// a comment; no line of code moves\n")
+    log = run()
+    assert "sources changed" in log[build] and not reused(log[build])
+    assert sha256_file(staged) == built
+    assert reused(log[package]), log[package]
+
+    code = stats.read_text().replace(
+        "pub fn normalize_word", "#[inline(never)]\npub fn normalize_word"
+    )
+    stats.write_text(code)
+    log = run()
+    assert sha256_file(staged) != built
+    assert "upstream changed" in log[package] and not reused(log[package]), log[package]

@@ -377,7 +377,7 @@ def test_a_build_that_is_not_wasm_removes_the_previous_module_like_a_failed_gate
     from nox_cargo.wasm import module as wasm_stage
 
     root = minimal_project(tmp_path / "p")
-    fake_ws = SimpleNamespace(metadata={}, manifest=root / "Cargo.toml", report_dir=tmp_path)
+    fake_ws = SimpleNamespace(metadata={}, manifest=root / "Cargo.toml", target_dir=tmp_path)
     monkeypatch.setattr(project_module, "_workspace_at", lambda path: fake_ws)
     selected = wasm_stage.Selected(
         cast(Any, SimpleNamespace(name="weft-wasm")), "weft-wasm", "command", None, None, None

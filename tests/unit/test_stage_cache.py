@@ -171,6 +171,209 @@ def test_a_remembered_hash_is_not_trusted_for_a_file_changed_just_before(tmp_pat
     assert FileHashes(memo).digest(path) != first
 
 
+def _stage_build(world: World, binary: bytes, duration: float) -> None:
+    """What `build(target=x86_64-gnu)` leaves in dist/: the staged binary and its manifest."""
+    from nox_cargo.manifest import sha256_file
+
+    staged = world.root / "dist" / "x86_64-gnu" / "weft"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(binary)
+    artifact = {"name": "weft", "path": "x86_64-gnu/weft", "sha256": sha256_file(staged)}
+    manifest = {"schema_version": 1, "target_id": "x86_64-gnu", "git_commit": "abc"}
+    manifest |= {"duration_seconds": duration, "artifacts": [artifact]}
+    later(staged.parent / "build-manifest.json", json.dumps(manifest))
+
+
+def test_later_stages_are_keyed_on_the_built_bytes_not_on_the_build_having_run(
+    world: World,
+) -> None:
+    """A rebuild that stages the same bytes (a comment-only change) leaves package cached; one
+    that stages other bytes re-runs it."""
+    from nox_cargo.stage_inputs import PACKAGE
+
+    def package_key() -> Key:
+        hashes = FileHashes(None)
+        project = world.project()
+        return key(PACKAGE, project, "package(target=x86_64-gnu)", "x86_64-gnu", {}, hashes)
+
+    _stage_build(world, b"\x7fELF weft 1", duration=12.5)
+    before = package_key()
+    _stage_build(world, b"\x7fELF weft 1", duration=31.0)  # rebuilt: same bytes, new mtime
+    assert package_key().changed(before.components) == []
+    _stage_build(world, b"\x7fELF weft 2", duration=12.5)  # other bytes
+    assert package_key().changed(before.components) == ["upstream"]
+
+
+class CountingHashes(FileHashes):
+    """Counts the files the memo reads (its one seam for reading contents)."""
+
+    def __init__(self, memo_path: Path | None, hashed_after: float = 0.0) -> None:
+        """`hashed_after`: hashes are stamped that many seconds after now (a file older than the
+        racy window when it is more than 2)."""
+        stamp = time.time_ns() + int(hashed_after * 1e9)
+        super().__init__(memo_path, clock=lambda: stamp)
+        self.reads: list[str] = []
+
+    def read(self, path: Path) -> str:
+        self.reads.append(path.name)
+        return super().read(path)
+
+
+def test_an_untouched_file_is_not_read_again(tmp_path: Path) -> None:
+    for name in ("a.rs", "b.rs"):
+        (tmp_path / name).write_text(f"// {name}\n")
+    memo = tmp_path / "files.json"
+    first = CountingHashes(memo, hashed_after=3)  # 3 s after the files last changed
+    digests = [first.digest(tmp_path / name) for name in ("a.rs", "b.rs")]
+    first.save()
+    assert first.reads == ["a.rs", "b.rs"]
+    (tmp_path / "b.rs").write_text("// b.rs, changed\n")
+    second = CountingHashes(memo)
+    assert second.digest(tmp_path / "a.rs") == digests[0]
+    assert second.digest(tmp_path / "b.rs") != digests[1]
+    assert second.reads == ["b.rs"]  # a.rs came from the memo, b.rs was rewritten
+
+
+def _memo_claims(memo: Path, path: Path, digest: str) -> None:
+    """The memo says `path` (with its current size, mtime, inode and ctime) hashed to `digest`:
+    what a write within the same clock tick as the hash leaves behind."""
+    data = json.loads(memo.read_text())
+    data[str(path)][5] = digest
+    memo.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("hashed_after", [0.0, 1.5])
+def test_a_file_changed_within_the_racy_window_is_read_again(
+    tmp_path: Path, hashed_after: float
+) -> None:
+    path = tmp_path / "lib.rs"
+    path.write_text("pub fn a() -> u8 { 1 }\n")
+    memo = tmp_path / "files.json"
+    hashes = CountingHashes(memo, hashed_after)  # within 2 s of the file's last change
+    true_digest = hashes.digest(path)
+    hashes.save()
+    # Same size, same mtime, same inode, same ctime, other content: only the racy rule sees it.
+    _memo_claims(memo, path, "0" * 64)
+    again = CountingHashes(memo)
+    assert again.digest(path) == true_digest
+    assert again.reads == ["lib.rs"]
+
+
+def test_outside_the_racy_window_the_signature_is_trusted(tmp_path: Path) -> None:
+    """The other side of the rule above: hashed 3 s after its last change, an unchanged
+    signature is taken for unchanged content (the same setup, no read)."""
+    path = tmp_path / "lib.rs"
+    path.write_text("pub fn a() -> u8 { 1 }\n")
+    memo = tmp_path / "files.json"
+    hashes = CountingHashes(memo, hashed_after=3)
+    hashes.digest(path)
+    hashes.save()
+    _memo_claims(memo, path, "1" * 64)
+    again = CountingHashes(memo)
+    assert again.digest(path) == "1" * 64
+    assert again.reads == []
+
+
+def test_a_rewrite_with_the_same_size_and_mtime_is_read_again(tmp_path: Path) -> None:
+    """Even long after the hash: the rewrite changed the ctime (and the memo compares it)."""
+    path = tmp_path / "lib.rs"
+    path.write_text("one\n")
+    memo = tmp_path / "files.json"
+    hashes = CountingHashes(memo, hashed_after=3)
+    first = hashes.digest(path)
+    hashes.save()
+    stat = path.stat()
+    time.sleep(0.01)
+    path.write_text("two\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    again = CountingHashes(memo)
+    assert again.digest(path) != first
+    assert again.reads == ["lib.rs"]
+
+
+# -- the target dir, recorded so that a cached session starts no cargo ------------------------
+
+
+class Cargo:
+    """`cargo metadata`'s answer for the target dir, counted."""
+
+    def __init__(self, answer: Path) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def __call__(self) -> Path:
+        self.asked += 1
+        return self.answer
+
+
+def after_window() -> int:
+    """A clock 10 s ahead: every file the test wrote is older than the racy window then."""
+    return time.time_ns() + 10**10
+
+
+def test_the_target_dir_is_asked_once_then_recorded(tmp_path: Path) -> None:
+    from nox_cargo.cache.target_dir import target_dir
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "Cargo.toml").write_text("[workspace]\n")
+    environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
+    cargo = Cargo(ws / "target")
+    assert target_dir(ws, environ, cargo, after_window()) == ws / "target"
+    assert target_dir(ws, environ, cargo, after_window()) == ws / "target"
+    assert cargo.asked == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "ws/.cargo/config.toml",  # build.target-dir in the workspace
+        ".cargo/config.toml",  # ... or in a directory above it
+        "home/config.toml",  # ... or in $CARGO_HOME
+        "ws/Cargo.toml",  # the manifest (a workspace above claiming it, ...)
+        "env",  # CARGO_TARGET_DIR
+        "pyproject.toml",  # the project's config (`also`)
+    ],
+)
+def test_what_decides_the_target_dir_asks_cargo_again(tmp_path: Path, change: str) -> None:
+    from nox_cargo.cache.target_dir import target_dir
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "Cargo.toml").write_text("[workspace]\n")
+    environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
+    cargo = Cargo(ws / "target")
+    also = [tmp_path / "pyproject.toml"]
+    target_dir(ws, environ, cargo, after_window(), also)
+    if change == "env":
+        environ["CARGO_TARGET_DIR"] = str(tmp_path / "elsewhere")
+    else:
+        path = tmp_path / change
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('[build]\ntarget-dir = "elsewhere"\n')
+    cargo.answer = tmp_path / "elsewhere"
+    assert target_dir(ws, environ, cargo, after_window(), also) == tmp_path / "elsewhere"
+    assert cargo.asked == 2
+
+
+def test_a_target_dir_elsewhere_or_a_file_just_changed_is_not_recorded(tmp_path: Path) -> None:
+    from nox_cargo.cache.target_dir import target_dir
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "Cargo.toml").write_text("[workspace]\n")
+    environ = {"PATH": os.environ.get("PATH", ""), "CARGO_HOME": str(tmp_path / "home")}
+    elsewhere = Cargo(tmp_path / "elsewhere")
+    target_dir(ws, environ, elsewhere, after_window())
+    target_dir(ws, environ, elsewhere, after_window())
+    assert elsewhere.asked == 2
+    just_now = Cargo(ws / "target")
+    target_dir(ws, environ, just_now)  # Cargo.toml was written less than 2 s ago
+    target_dir(ws, environ, just_now)
+    assert just_now.asked == 2
+
+
 # -- the runner: reuse, verdicts, outputs, corrupt entries ------------------------------------
 
 

@@ -15,15 +15,19 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nox_cargo.build import toolchain as tc
 from nox_cargo.build.targets import host_triple_guess
 from nox_cargo.errors import ConfigError, NoxCargoError, ToolchainError, Unavailable
 from nox_cargo.project import Project
-from nox_cargo.provision import needs as nd
-from nox_cargo.provision.installer import Provisioner, rustup_home, toolchain_dir
-from nox_cargo.provision.needs import Need
-from nox_cargo.provision.tooldir import ToolDir
+
+if TYPE_CHECKING:
+    from nox_cargo.build import toolchain as tc
+    from nox_cargo.provision.installer import Provisioner
+    from nox_cargo.provision.needs import Need
+
+# Probing toolchains and provisioning are imported where they are used: every session calls
+# `ensure_pinned`, which for a workspace without a pin only looks for a file or two.
 
 FILE_NAMES = ("rust-toolchain.toml", "rust-toolchain")
 
@@ -43,6 +47,8 @@ class CompilerSpec:
 
     def needs(self, toolchain_name: str | None = None) -> tuple[Need, ...]:
         """What rustup must have for this spec (nothing for a path or the default)."""
+        from nox_cargo.provision import needs as nd
+
         name = toolchain_name or self.name
         if not name or self.is_path:
             return ()
@@ -121,6 +127,8 @@ def resolve(
     provisioner: Provisioner | None,
 ) -> tuple[tc.Toolchain, str]:
     """(the project's compiler, where the choice comes from); provisions a missing pin."""
+    from nox_cargo.provision import needs as nd
+
     spec = spec_for(project.config.toolchain, project.workspace_path)
     if not spec.name:
         if default is None:
@@ -148,6 +156,8 @@ def resolve(
 
 
 def _probe_path(rustc: Path) -> tc.Toolchain:
+    from nox_cargo.build import toolchain as tc
+
     try:
         return tc.probe(rustc, f"config:{rustc}", "path")
     except NoxCargoError as exc:
@@ -158,6 +168,9 @@ def _probe_path(rustc: Path) -> tc.Toolchain:
 
 
 def _probe_rustup(project: Project, name: str, host: str) -> tc.Toolchain:
+    from nox_cargo.build import toolchain as tc
+    from nox_cargo.provision.installer import rustup_home, toolchain_dir
+
     directory = toolchain_dir(rustup_home(project.environ), name, host)
     if directory is None:
         raise ToolchainError(
@@ -174,6 +187,9 @@ def provisioner_for(
     project: Project, host: str, which: Callable[[str], str | None] | None = None
 ) -> Provisioner:
     """Installs a project's needs into its tool directory, with the config's policy."""
+    from nox_cargo.provision.installer import Provisioner
+    from nox_cargo.provision.tooldir import ToolDir
+
     tools = ToolDir.for_config(project.config.tools_dir, project.base_dir, project.environ)
     path = project.environ.get("PATH")
     return Provisioner(
@@ -202,6 +218,9 @@ class Cargo:
 def cargo_for(project: Project, components: Sequence[str] = (), for_what: str = "") -> Cargo:
     """The project's compiler for a cargo stage, with the rustup components it needs (rustfmt,
     clippy) provisioned."""
+    from nox_cargo.build import toolchain as tc
+    from nox_cargo.provision import needs as nd
+
     toolchains = tc.discover(project.environ)
     default = tc.default_toolchain(toolchains, project.environ)
     host = default.host if default else (toolchains[0].host if toolchains else host_triple_guess())
@@ -226,6 +245,8 @@ def ensure_pinned(project: Project) -> None:
     spec = spec_for(project.config.toolchain, project.workspace_path)
     if not spec.name or spec.is_path:
         return
+    from nox_cargo.provision.installer import rustup_home, toolchain_dir
+
     host = host_triple_guess()
     if toolchain_dir(rustup_home(project.environ), spec.name, host) is not None:
         return

@@ -33,6 +33,7 @@ from nox_cargo.build.linkers import env_var as linker_env_var
 from nox_cargo.build.targets import Triple, parse_triple
 from nox_cargo.build.toolchain import Toolchain
 from nox_cargo.config import Target
+from nox_cargo.config.model import STRATEGY_NAMES
 from nox_cargo.provision import needs as nd
 from nox_cargo.provision.needs import Need
 from nox_cargo.workspace import Version
@@ -418,7 +419,10 @@ class Cross:
         )
 
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Native(), Rustup(), Zig(), Cross())}
+_BY_NAME: dict[str, Strategy] = {s.name: s for s in (Native(), Rustup(), Zig(), Cross())}
+if set(_BY_NAME) != set(STRATEGY_NAMES):  # a strategy added here is named in config.model
+    raise ImportError(f"strategies {sorted(_BY_NAME)} != config.model.STRATEGY_NAMES")
+STRATEGIES: dict[str, Strategy] = {name: _BY_NAME[name] for name in STRATEGY_NAMES}
 
 
 def order_for(target: Target, configured: Sequence[str]) -> tuple[str, ...]:

@@ -132,12 +132,14 @@ def key(
 
     parts = {"stage": _sha(canonical([session, args_of(options), __version__]))}
     parts["config"] = _sha(canonical(inputs.config(project.config, value)))
-    workspace = project.workspace
+    # The workspace's root is `workspace_path` (cargo metadata is refused otherwise); its target
+    # dir comes from a record while nothing that decides it changed: no cargo for a cached key.
+    root = project.workspace_path
     if inputs.sources:
-        names = listed_files(workspace.root, (workspace.target_dir, project.dist_dir))
-        parts["sources"] = tree_digest(workspace.root, names, hashes)
+        names = listed_files(root, (project.target_dir, project.dist_dir))
+        parts["sources"] = tree_digest(root, names, hashes)
     if inputs.toolchain:
-        parts["toolchain"] = toolchain_fingerprint(workspace.root, project.environ, memo_dir)
+        parts["toolchain"] = toolchain_fingerprint(root, project.environ, memo_dir)
     upstream = [
         (str(path), _upstream_digest(path, hashes)) for path in inputs.upstream(project, value)
     ]

@@ -15,12 +15,11 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from nox_cargo.errors import NoxCargoError
 from nox_cargo.fsutil import atomic_write_text
-from nox_cargo.manifest import sha256_file
 
 RACY_NS = 2_000_000_000
 _SKIP_DIRS = {"target", ".git", "node_modules", "__pycache__"}
@@ -82,8 +81,9 @@ def _walk(root: Path) -> list[str]:
 class FileHashes:
     """sha256 per file, remembered by (size, mtime, inode, ctime) in a JSON file."""
 
-    def __init__(self, memo_path: Path | None) -> None:
+    def __init__(self, memo_path: Path | None, clock: Callable[[], int] = time.time_ns) -> None:
         self.memo_path = memo_path
+        self.clock = clock  # when a file is hashed (ns): the racy rule compares it
         self.memo: dict[str, list[int | str]] = {}
         self.changed = False
         if memo_path is not None:
@@ -100,10 +100,16 @@ class FileHashes:
             hashed_at = known[4]
             if isinstance(hashed_at, int) and stat.st_ctime_ns + RACY_NS < hashed_at:
                 return known[5]
-        digest = sha256_file(path)
-        self.memo[key] = [*signature, time.time_ns(), digest]
+        digest = self.read(path)
+        self.memo[key] = [*signature, self.clock(), digest]
         self.changed = True
         return digest
+
+    def read(self, path: Path) -> str:
+        """Read and hash a file (the only place the memo reads file contents)."""
+        from nox_cargo.manifest import sha256_file  # not imported by a run that reads nothing
+
+        return sha256_file(path)
 
     def save(self) -> None:
         if self.memo_path is None or not self.changed:

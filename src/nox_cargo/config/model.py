@@ -8,6 +8,7 @@ ConfigError naming the key and the source. Checks that span sections live on `Co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import typing
 from collections.abc import Sequence
@@ -181,11 +182,15 @@ class Target:
             )
 
 
-def strategy_names() -> tuple[str, ...]:
-    """The build strategies, in their registry's order (nox_cargo.build.strategies)."""
-    from nox_cargo.build.strategies import STRATEGIES
+# The build strategies, in the order they are tried by default. Named here so that loading the
+# config does not import the strategies themselves; `nox_cargo.build.strategies.STRATEGIES` is
+# built from this tuple and refuses to load when a name has no strategy or a strategy no name.
+STRATEGY_NAMES = ("native", "rustup", "zig", "cross")
 
-    return tuple(STRATEGIES)
+
+def strategy_names() -> tuple[str, ...]:
+    """The build strategies, in the order they are tried (the registry's order)."""
+    return STRATEGY_NAMES
 
 
 def check_strategies(key: str, names: Sequence[str]) -> None:
@@ -883,7 +888,10 @@ def toml_key(name: str) -> str:
     return name.replace("_", "-")
 
 
+@functools.cache
 def fields(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    """A section's fields with their resolved types (once per class: get_type_hints evaluates
+    every annotation, and a config load walks each section several times)."""
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
 

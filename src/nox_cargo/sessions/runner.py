@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import nox
 
-from nox_cargo.build.compiler import ensure_pinned
 from nox_cargo.config import Config
 from nox_cargo.console import Event, get_console
 from nox_cargo.errors import NoxCargoError, Unavailable, UsageError
@@ -221,7 +220,7 @@ def run_stage(
         # The step's output folds on GitHub Actions; its verdict (below) prints outside the fold.
         with console.group(name):
             if name not in _NO_PROVISIONING:
-                ensure_pinned(project)  # rustup's proxies need the pinned toolchain for cargo
+                _ensure_pinned(project)  # rustup's proxies need the pinned toolchain for cargo
             cache = _open_cache(project, name, cached, args)
             replayed = cache.lookup() if cache else None
             if replayed is not None:
@@ -290,6 +289,12 @@ def _skip_or_fail(session: nox.Session, name: str, exc: Unavailable, strict: boo
     console.summary(f"⏭️ `{name}` skipped: {exc.message} Fix: {exc.hint}")
     # nox repeats the reason in its own line; the paragraph above already has all of it.
     session.skip(_headline(exc.message))
+
+
+def _ensure_pinned(project: Project) -> None:
+    from nox_cargo.build.compiler import ensure_pinned  # provisioning: not imported at `nox -l`
+
+    ensure_pinned(project)
 
 
 def _open_cache(

@@ -1,7 +1,7 @@
 """`cargo bench` in the bench stage, for real: a small workspace made here with a criterion 0.5
 benchmark (crates.io, `default-features = false`, toolchain pinned to 1.95.0), built by the real
 build stage; its estimates must reach bench.md and results.json, and a head whose benchmark does
-3x the work of `--base HEAD~1` must fail the gate (non-zero exit) while the unchanged one passes,
+10x the work of `--base HEAD~1` must fail the gate (non-zero exit) while the unchanged one passes,
 base and head run in interleaved rounds, and the base's benchmarks are not built again by the
 next gated run.
 """
@@ -89,7 +89,7 @@ def set_work(project: Path, n: int) -> None:
 
 
 def make_tiny(project: Path) -> Path:
-    """A git checkout of the small workspace: HEAD~1 benches work(2000), HEAD work(6000)."""
+    """A git checkout of the small workspace: HEAD~1 benches work(2000), HEAD work(20000)."""
     ws = project / "ws"
     (ws / "src").mkdir(parents=True)
     (ws / "benches").mkdir()
@@ -107,8 +107,10 @@ def make_tiny(project: Path) -> Path:
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base: work(2000)")
-    set_work(project, 6000)
-    git(project, "commit", "-q", "-am", "head: 3x the work")
+    # 10x: under the whole suite on 2 cores, 3x read +166 % [+57 %, +364 %] in 5 rounds, inside
+    # the lenient gate's 80 % floor; the signal must clear the noise of a crowded machine.
+    set_work(project, 20000)
+    git(project, "commit", "-q", "-am", "head: 10x the work")
     done = run_nox(project, "-s", "build(target=x86_64-gnu)")
     assert done.returncode == 0, done.stdout[-4000:]
     return project
@@ -135,7 +137,7 @@ def test_criterion_estimates_reach_the_report_results_and_the_gate(tmp_path: Pat
     assert work.head.low_ns <= work.head.median_ns <= work.head.high_ns
     assert len(work.head.samples_ns) >= 10
     fixed = next(m for m in run.micro if m.id == "group/fixed").head
-    assert fixed is not None and fixed.median_ns < work.head.median_ns  # 500 vs 6000 rounds
+    assert fixed is not None and fixed.median_ns < work.head.median_ns  # 500 vs 20000 rounds
     assert load_baseline(bench_file(tiny, "results.json")).micro == run.micro
     line = table_line(tiny, "| work | time/iter")
     assert "criterion median" in line and "95 % CI" in line and "| measured |" in line, line
@@ -143,9 +145,9 @@ def test_criterion_estimates_reach_the_report_results_and_the_gate(tmp_path: Pat
     assert run.settings["cargo_bench"]["ran"] is True
     # read from this run's own criterion home, not from a stale target/criterion
     assert str(bench_file(tiny, "criterion") / "head") in work.head.source
-    # -- gated: HEAD does 3x the work of HEAD~1 -> a regression, non-zero exit -------------------
+    # -- gated: HEAD does 10x the work of HEAD~1 -> a regression, non-zero exit ------------------
     args = ["-s", "bench", "--", "--base", "HEAD~1"]
-    for option in LENIENT:  # only a 3x change can trip the gate on a crowded machine
+    for option in LENIENT:  # only a large change can trip the gate on a crowded machine
         args += ["-c", option]
     done = run_nox(tiny, *args)
     out = done.stdout
@@ -157,7 +159,7 @@ def test_criterion_estimates_reach_the_report_results_and_the_gate(tmp_path: Pat
     work = next(m for m in results.micro if m.id == "work")
     assert len(work.rounds) == 5
     ratios = sorted(h.median_ns / b.median_ns for b, h in work.rounds)
-    assert 2.0 < ratios[2] < 4.5, ratios  # the median round: 6000 vs 2000 rounds of work
+    assert 5.0 < ratios[2] < 20.0, ratios  # the median round: 20000 vs 2000 rounds of work
     line = table_line(tiny, "| work | time/iter")
     assert "❌ regression" in line and "interleaved: 5 rounds" in line, line
     assert "regression" not in table_line(tiny, "| group/fixed |")  # unchanged code, not flagged

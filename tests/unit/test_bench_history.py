@@ -15,7 +15,14 @@ from nox_cargo import config as cfg
 from nox_cargo.bench import history, report, series, trend_chart
 from nox_cargo.bench.compare import Gate, evaluate
 from nox_cargo.bench.history import AlertRule, Point, judge
-from nox_cargo.bench.results import BaselineError, BenchRun, CaseResult, Subject
+from nox_cargo.bench.results import (
+    BaselineError,
+    BenchRun,
+    CaseResult,
+    MicroEstimate,
+    MicroResult,
+    Subject,
+)
 from nox_cargo.bench.runner import BenchRegression, gate, write_outputs
 from nox_cargo.errors import ConfigError
 
@@ -348,3 +355,38 @@ def test_the_alert_keys_are_validated() -> None:
         cfg.load(None, {}, ["bench.history-length=1"])
     loaded = cfg.load(None, {}, ["bench.fail-on-alert=true", "bench.alert-percent=7.5"])
     assert loaded.bench.fail_on_alert and loaded.bench.alert_percent == 7.5
+
+
+# -- cargo bench results in the series ----------------------------------------------------------
+
+
+def with_micro(run: BenchRun, median_ns: float, bench_id: str = "parse/1024") -> BenchRun:
+    estimate = MicroEstimate(median_ns, median_ns * 0.98, median_ns * 1.02, 0.95)
+    return replace(run, micro=(MicroResult(bench_id, "criterion", estimate),))
+
+
+def test_a_criterion_benchmark_gets_its_own_trend_and_alert(tmp_path: Path) -> None:
+    medians = [1000.0, 1010.0, 990.0, 1000.0, 1005.0, 995.0]
+    prior = [with_micro(result(i), m) for i, m in enumerate(medians)]
+    slower = with_micro(result(len(medians)), 1300.0)
+    trends = history.trends(prior, slower, RULE)
+    micro = next(t for t in trends if t.case == "parse/1024")
+    assert (micro.metric, micro.unit, micro.better) == (
+        "time/iter (criterion median)",
+        "ns",
+        "smaller",
+    )
+    assert [p.value for p in micro.points] == [*medians, 1300.0]
+    assert micro.alert.status == "alert"
+    same = history.trends(prior, with_micro(result(len(medians)), 1002.0), RULE)
+    assert next(t for t in same if t.case == "parse/1024").alert.status == "ok"
+    # Another machine's results and results without the benchmark are left out, and said so.
+    other = replace(prior[0], fingerprint={**FP, "cpu": "Other CPU"})
+    mixed = history.trends([other, result(1), *prior[2:]], slower, RULE)
+    left = next(t for t in mixed if t.case == "parse/1024").left_out
+    assert any("another machine" in text for text in left)
+    assert any("without this benchmark" in text for text in left)
+    # It is drawn like a case: a panel of its own in bench-trend.svg.
+    svg = trend_chart.svg(trends)
+    assert "parse/1024: time/iter (criterion median)" in svg
+    ET.fromstring(svg)

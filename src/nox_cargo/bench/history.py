@@ -1,7 +1,8 @@
 """The trend of each case over a series of saved results, and the alert rule on it.
 
 One line per case and gated metric (latency: wall-time median in ms; throughput: sequential
-invocations/s). Only results measured on the same machine (the fingerprint keys the gate
+invocations/s), and one per `cargo bench` benchmark (criterion's median time per iteration, with
+criterion's interval). Only results measured on the same machine (the fingerprint keys the gate
 compares) with the same case shape (mode, arguments, input size, batch size) join the line; the
 others are counted and named as left out. The current run is the last point.
 
@@ -23,7 +24,7 @@ from typing import Literal
 
 from nox_cargo.bench import stats
 from nox_cargo.bench.compare import fingerprint_mismatch
-from nox_cargo.bench.results import BenchRun, CaseResult
+from nox_cargo.bench.results import BenchRun, CaseResult, MicroEstimate
 
 MIN_PRIOR = 5
 NOISE_K = 3.0
@@ -100,10 +101,59 @@ def point(run: BenchRun, case: CaseResult) -> Point:
     return Point(run.head.ref, run.created, stats.median(wall) * 1e-6, low * 1e-6, high * 1e-6)
 
 
+def micro_point(run: BenchRun, estimate: MicroEstimate) -> Point:
+    """A micro benchmark's head: criterion's median time per iteration and its interval (ns)."""
+    return Point(run.head.ref, run.created, estimate.median_ns, estimate.low_ns, estimate.high_ns)
+
+
+def micro_trends(
+    prior: Sequence[BenchRun], current: BenchRun, rule: AlertRule, length: int
+) -> list[Trend]:
+    """One trend per `cargo bench` benchmark of `current`, over the same machine's results."""
+    out = []
+    for micro in current.micro:
+        if micro.head is None:
+            continue
+        points: list[Point] = []
+        machine = missing = 0
+        for run in prior:
+            if fingerprint_mismatch(current.fingerprint, run.fingerprint):
+                machine += 1
+                continue
+            old = next((m.head for m in run.micro if m.id == micro.id and m.head), None)
+            if old is None:
+                missing += 1
+            else:
+                points.append(micro_point(run, old))
+        points.append(micro_point(current, micro.head))
+        left_out = tuple(
+            f"{count} result(s) {text}"
+            for count, text in (
+                (machine, "measured on another machine (cpu, cores, kernel or arch differ)"),
+                (missing, "without this benchmark"),
+            )
+            if count
+        )
+        out.append(
+            Trend(
+                micro.id,
+                "time/iter (criterion median)",
+                "ns",
+                "smaller",
+                tuple(points),
+                min(length, len(points)),
+                left_out,
+                judge(points, "smaller", rule, "ns"),
+            )
+        )
+    return out
+
+
 def trends(
     prior: Sequence[BenchRun], current: BenchRun, rule: AlertRule, length: int = 20
 ) -> list[Trend]:
-    """One trend per case of `current`, over the comparable results of `prior` (oldest first)."""
+    """One trend per case of `current`, then one per micro benchmark, over the comparable
+    results of `prior` (oldest first)."""
     out = []
     for case in current.cases:
         points: list[Point] = []
@@ -143,7 +193,7 @@ def trends(
                 judge(points, better, rule, unit),
             )
         )
-    return out
+    return out + micro_trends(prior, current, rule, length)
 
 
 def judge(points: Sequence[Point], better: str, rule: AlertRule, unit: str = "") -> Alert:

@@ -12,6 +12,7 @@ binaries interleaved exactly as `bench --base` does and returns the report rows.
 from __future__ import annotations
 
 import random
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,37 @@ fn main() {
     println!("touched {} MiB ({})", mib, sum);
 }
 """
+
+
+# A busy-wait of SPIN_US µs, inserted as the first statement of a real program's `main`.
+SPIN_BLOCK = """\
+    {{
+        // nox-cargo benchmarks: a calibrated slowdown
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_micros({spin_us}) {{
+            std::hint::spin_loop();
+        }}
+    }}
+"""
+
+
+def with_spin(source: str, spin_us: int, anchor: str = "fn main() -> ExitCode {\n") -> str:
+    """`source` with a `spin_us` busy-wait right after `anchor` (the opening of `main`)."""
+    if anchor not in source:
+        raise SystemExit(f"no `{anchor.strip()}` to put the busy-wait after")
+    return source.replace(anchor, anchor + SPIN_BLOCK.format(spin_us=spin_us), 1)
+
+
+def git(repo: Path, *args: str) -> str:
+    """git in a scratch repository of a benchmark, with an identity of its own."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=nox-cargo", "-c", "user.email=bench@localhost", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
 
 
 def compile_rust(rustc: Path | str, source: str, out: Path) -> Path:

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from calibration import git, with_spin  # benchmarks/calibration.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = """
 [[tool.nox-cargo.targets]]
@@ -41,23 +43,6 @@ args = ["--version"]
 mode = "throughput"
 invocations = 50
 """
-SPIN = """
-    {
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < std::time::Duration::from_micros(SPIN_US) {
-            std::hint::spin_loop();
-        }
-    }
-"""
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=h", "-c", "user.email=h@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 def bench(root: Path) -> tuple[float, str]:
@@ -98,10 +83,7 @@ def main() -> int:
     for index in range(args.runs + 1):
         if index == args.runs:
             main_rs = root / "weft" / "crates" / "weft" / "src" / "main.rs"
-            text = main_rs.read_text()
-            head = "fn main() -> ExitCode {\n"
-            spin = SPIN.replace("SPIN_US", str(args.spin_us))
-            main_rs.write_text(text.replace(head, head + spin, 1))
+            main_rs.write_text(with_spin(main_rs.read_text(), args.spin_us))
             git(root, "commit", "-qam", f"a {args.spin_us} µs busy-wait in main")
         seconds, output = bench(root)
         alerted = "history alert:" in output

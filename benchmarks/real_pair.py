@@ -26,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration import git, with_spin
+
 from nox_cargo.bench.baseref import StageBuilder, build_base
 from nox_cargo.fsutil import atomic_copy
 from nox_cargo.manifest import BuildManifest
@@ -35,13 +37,6 @@ CRATE, VERSION = "ripgrep", "14.1.1"
 BINARY = "rg"
 TARGET_ID = "host"
 MAIN = Path("crates/core/main.rs")
-SPIN = """\
-    // nox-cargo ab_gate: a calibrated slowdown
-    let spin = std::time::Instant::now();
-    while spin.elapsed() < std::time::Duration::from_micros({spin_us}) {{
-        std::hint::spin_loop();
-    }}
-"""
 
 
 @dataclass(frozen=True)
@@ -75,17 +70,6 @@ def fetch_crate(into: Path) -> Path:
     return source
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=ab_gate", "-c", "user.email=ab_gate@localhost", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
 def _nox_build(repo: Path) -> Path:
     subprocess.run(
         [sys.executable, "-m", "nox", "-s", f"build(target={TARGET_ID})"],
@@ -102,8 +86,8 @@ def scratch_project(work: Path) -> Path:
     """The crate as a git repository with a nox-cargo config; the base commit checked out."""
     repo = work / "ripgrep"
     if (repo / ".git").is_dir():
-        _git(repo, "checkout", "-q", "--force", "main")
-        _git(repo, "reset", "-q", "--hard", "base")
+        git(repo, "checkout", "-q", "--force", "main")
+        git(repo, "reset", "-q", "--hard", "base")
         return repo
     source = fetch_crate(work / "crate")
     subprocess.run(["cp", "-r", str(source), str(repo)], check=True)
@@ -116,10 +100,10 @@ def scratch_project(work: Path) -> Path:
     )
     (repo / "noxfile.py").write_text("import nox_cargo\n\nnox_cargo.register()\n")
     (repo / ".gitignore").write_text("target/\n.nox/\ndist/\n")
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    _git(repo, "tag", "base")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "tag", "base")
     return repo
 
 
@@ -141,14 +125,10 @@ def build_base_pair(work: Path) -> tuple[Path, Path]:
 def build_head(work: Path, spin_us: int) -> Path:
     """The head commit: `main` busy-waits `spin_us` first; built in the tree."""
     repo = work / "ripgrep"
-    _git(repo, "reset", "-q", "--hard", "base")
+    git(repo, "reset", "-q", "--hard", "base")
     main = repo / MAIN
-    text = main.read_text(encoding="utf-8")
-    anchor = "fn main() -> ExitCode {\n"
-    if anchor not in text:
-        raise SystemExit(f"{MAIN} of {CRATE} {VERSION} has no `{anchor.strip()}`")
-    main.write_text(text.replace(anchor, anchor + SPIN.format(spin_us=spin_us), 1))
-    _git(repo, "commit", "-q", "-am", f"head: {spin_us} us busy-wait in main")
+    main.write_text(with_spin(main.read_text(encoding="utf-8"), spin_us), encoding="utf-8")
+    git(repo, "commit", "-q", "-am", f"head: {spin_us} us busy-wait in main")
     head = work / "bins" / f"head-{spin_us}us" / BINARY
     atomic_copy(_nox_build(repo), head)
     return head

@@ -26,11 +26,20 @@ def tree_state(repo: Path) -> str:
     (name and content), so two different sets of changes on one commit get different labels, and
     the same changes the same label. "unknown" outside a git checkout.
     """
-    head = commit(repo)
-    if head == "unknown":
-        return head
-    top = run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture=True, quiet=True)
-    repo = Path(top.stdout.strip())  # every path below is relative to the top of the checkout
+    try:
+        where = run(
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
+            cwd=repo,
+            capture=True,
+            quiet=True,
+            check=False,
+        )
+    except NoxCargoError:
+        return "unknown"
+    if not where.ok or len(where.stdout.splitlines()) != 2:
+        return "unknown"
+    top, head = where.stdout.splitlines()
+    repo = Path(top)  # every path below is relative to the top of the checkout
     status = run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=repo,

@@ -92,26 +92,36 @@ def test_a_failure_stays_a_failure_when_reused(project: Path) -> None:
     assert second.returncode != 0 and reused(second.stdout), second.stdout
 
 
-def test_nox_l_starts_no_process(project: Path) -> None:
-    """An audit hook makes any process start fatal while nox lists the sessions."""
+def nox_audited(project: Path, audit_body: str, *nox_args: str) -> subprocess.CompletedProcess[str]:
+    """`nox NOX_ARGS` in `project` with an audit hook whose body (indented, `event` and `args`
+    in scope) sees every process start."""
     hook = (
         "import sys\n"
         "def audit(event, args):\n"
-        "    if event in ('subprocess.Popen', 'os.system', 'os.posix_spawn', 'os.exec', "
-        "'os.fork'):\n"
-        "        raise RuntimeError(f'nox -l started a process: {event} {args!r}')\n"
+        f"{audit_body}"
         "sys.addaudithook(audit)\n"
         "import runpy\n"
-        "sys.argv = ['nox', '-l']\n"
+        f"sys.argv = ['nox', *{list(nox_args)!r}]\n"
         "runpy.run_module('nox', run_name='__main__')\n"
     )
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", hook],
         cwd=project,
         env=nox_env(),
         capture_output=True,
         text=True,
         check=False,
+    )
+
+
+def test_nox_l_starts_no_process(project: Path) -> None:
+    """An audit hook makes any process start fatal while nox lists the sessions."""
+    done = nox_audited(
+        project,
+        "    if event in ('subprocess.Popen', 'os.system', 'os.posix_spawn', 'os.exec', "
+        "'os.fork'):\n"
+        "        raise RuntimeError(f'nox -l started a process: {event} {args!r}')\n",
+        "-l",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "lint(step=clippy)" in done.stdout
@@ -126,23 +136,12 @@ def test_a_cached_session_starts_only_git(project: Path) -> None:
     time.sleep(max(0.0, (project / "weft" / "Cargo.toml").stat().st_ctime + 2.5 - time.time()))
     assert reused(fmt(project))
     assert (project / "weft" / "target" / "nox-cargo" / "cache" / "target-dir.json").is_file()
-    hook = (
-        "import sys\n"
-        "def audit(event, args):\n"
+    done = nox_audited(
+        project,
         "    if event == 'subprocess.Popen':\n"
-        "        print('started:', list(args[1])[0], file=sys.stderr)\n"
-        "sys.addaudithook(audit)\n"
-        "import runpy\n"
-        f"sys.argv = ['nox', '-s', {FMT!r}]\n"
-        "runpy.run_module('nox', run_name='__main__')\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", hook],
-        cwd=project,
-        env=nox_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+        "        print('started:', list(args[1])[0], file=sys.stderr)\n",
+        "-s",
+        FMT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert reused(done.stdout), done.stdout
